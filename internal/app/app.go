@@ -1,0 +1,240 @@
+// Package app is the server's composition root: it turns a configuration into running parts
+// (database, event bus, services, API) the way cmd/server runs them, so whole-system tests wire
+// exactly what production wires. It is the one package besides cmd/ that imports concrete
+// implementations (GORM store, Redis bus).
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/audit"
+	"github.com/kubespace/kubespace/pkg/config"
+	"github.com/kubespace/kubespace/pkg/eventbus"
+	"github.com/kubespace/kubespace/pkg/eventbus/membus"
+	"github.com/kubespace/kubespace/pkg/eventbus/redisbus"
+	"github.com/kubespace/kubespace/pkg/httpapi"
+	"github.com/kubespace/kubespace/pkg/identity"
+	"github.com/kubespace/kubespace/pkg/secretbox"
+	"github.com/kubespace/kubespace/pkg/settings"
+	"github.com/kubespace/kubespace/pkg/store"
+	"github.com/kubespace/kubespace/pkg/store/database"
+)
+
+// Options are what cmd/ (or a test) passes besides the configuration.
+type Options struct {
+	Log     *slog.Logger
+	Version httpapi.VersionInfo
+	// Console serves the web console (nil: API only).
+	Console http.Handler
+	// BcryptCost overrides the password hashing cost (tests use the minimum).
+	BcryptCost int
+}
+
+// App is a wired server.
+type App struct {
+	Config   *config.Server
+	DB       *database.DB
+	Store    store.Store
+	Bus      eventbus.Bus
+	Identity *identity.Service
+	Audit    *audit.Log
+	API      *httpapi.API
+	Registry *prometheus.Registry
+	log      *slog.Logger
+	// setupToken is the token guarding first-run setup while it is needed.
+	setupToken string
+}
+
+// SetupToken returns the first-run setup token while no user exists (empty afterwards or when it
+// was preset with SETUP_TOKEN, which the operator already knows).
+func (a *App) SetupToken() string {
+	if a.Config.SetupToken != "" {
+		return ""
+	}
+	return a.setupToken
+}
+
+// New opens the database (migrating it), the event bus and builds every service and the API.
+func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
+	log := opts.Log
+	a := &App{Config: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+	if err := a.openDatabase(ctx); err != nil {
+		return nil, err
+	}
+	key, err := a.secretKey()
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.openBus(ctx); err != nil {
+		return nil, err
+	}
+	a.Store = a.DB.Store()
+	setupToken, err := a.makeSetupToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.setupToken = setupToken
+	a.Identity = identity.New(a.Store, identity.Options{
+		SessionTTL: cfg.SessionTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginFailureWindow: cfg.LoginFailureWindow,
+		LoginMaxPerIP: cfg.LoginMaxPerIP, BcryptCost: opts.BcryptCost, SetupToken: setupToken,
+	}, log)
+	authz := access.NewAuthorizer(a.Store.RoleBindings)
+	a.Audit = audit.New(a.Store.Audit, cfg.AuditRetention, log)
+	a.Registry = prometheus.NewRegistry()
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.API, err = httpapi.New(httpapi.Deps{
+		Identity: a.Identity, Authorizer: authz, Bindings: access.NewBindings(authz, a.Store.RoleBindings, a.Store.Users),
+		Audit:    a.Audit,
+		Settings: httpapi.SettingsServices{Secrets: settings.NewSecrets(a.Store.Secrets, box), Registries: settings.NewRegistries(a.Store.Registries, box)},
+		Health:   []httpapi.HealthCheck{{Name: "database", Check: a.DB.Ping}, {Name: "event_bus", Check: a.Bus.Ping}},
+		Log:      log, Metrics: a.Registry, Gatherer: a.Registry, Version: opts.Version,
+		TrustedProxies: cfg.TrustedProxies, ServerURL: cfg.ServerURL, Console: opts.Console,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+func (a *App) openDatabase(ctx context.Context) error {
+	cfg := a.Config
+	dc := database.Config{Logger: a.log}
+	if cfg.Embedded() {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
+		}
+		dc.SQLitePath = cfg.SQLitePath()
+	} else {
+		mc, err := database.MySQLConfig(cfg.MySQL.Host, fmt.Sprint(cfg.MySQL.Port), cfg.MySQL.User, cfg.MySQL.Password, cfg.MySQL.DBName)
+		if err != nil {
+			return fmt.Errorf("MYSQL_HOST: %w", err)
+		}
+		dc.MySQL = mc
+	}
+	db, err := database.Open(ctx, dc)
+	if err != nil {
+		return err
+	}
+	a.DB = db
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	return nil
+}
+
+// secretKey returns the configured key, or in embedded mode the key file in DATA_DIR.
+func (a *App) secretKey() ([]byte, error) {
+	if a.Config.SecretKey != nil {
+		return a.Config.SecretKey, nil
+	}
+	if !a.Config.Embedded() {
+		return nil, errors.New("SECRET_KEY or SECRET_KEY_FILE is required with MYSQL_HOST")
+	}
+	k, err := secretbox.LoadOrCreateKeyFile(a.Config.GeneratedKeyPath())
+	if err != nil {
+		return nil, fmt.Errorf("secret key file: %w", err)
+	}
+	return k, nil
+}
+
+func (a *App) openBus(ctx context.Context) error {
+	if a.Config.Redis.Address == "" {
+		a.Bus = membus.New(membus.Options{})
+		return nil
+	}
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{a.Config.Redis.Address}, Password: a.Config.Redis.Password})
+	a.Bus = redisbus.New(client, redisbus.Options{})
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := a.Bus.Ping(pctx); err != nil {
+		return fmt.Errorf("REDIS_ADDRESS %s: %w", a.Config.Redis.Address, err)
+	}
+	return nil
+}
+
+// makeSetupToken returns the configured setup token or, while setup is still needed, a generated
+// one that cmd/server prints in its start-up banner (like other platforms' initial admin password).
+func (a *App) makeSetupToken(ctx context.Context) (string, error) {
+	if a.Config.SetupToken != "" {
+		return a.Config.SetupToken, nil
+	}
+	n, err := a.Store.Users.Count(ctx)
+	if err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return "", nil // setup is done; an empty token matches nothing
+	}
+	a.log.Warn("first-run setup needed: the setup token is printed in the start-up banner")
+	return identity.NewSetupToken(), nil
+}
+
+// Run serves HTTP on ln and runs background maintenance until ctx ends, then shuts down
+// gracefully within the configured timeout.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	g.Go(func() error { return a.Audit.Run(gctx) })
+	g.Go(func() error {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			if err := a.Identity.Prune(gctx); err != nil && gctx.Err() == nil {
+				a.log.Warn("pruning sessions failed", "error", err)
+			}
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
+	return g.Wait()
+}
+
+// Close releases the database and the bus.
+func (a *App) Close() {
+	if a.Bus != nil {
+		_ = a.Bus.Close()
+	}
+	if a.DB != nil {
+		_ = a.DB.Close()
+	}
+}

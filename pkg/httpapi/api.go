@@ -1,0 +1,160 @@
+// Package httpapi is KubeSpace's REST API under /api/v1: routes declared with the permission they
+// need, strict request decoding, one error translation, audit of every change, and the OpenAPI
+// document generated from the same declarations. Handlers are thin: they decode, call a service
+// and encode.
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/audit"
+	"github.com/kubespace/kubespace/pkg/identity"
+)
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+// defaultMaxBody bounds request bodies unless a route says otherwise.
+const defaultMaxBody = 1 << 20
+
+// Route declares one operation. A route without a Guard, or without a Resource on a mutating
+// method, fails to register.
+type Route struct {
+	Method  string
+	Path    string // below Prefix, gin syntax (":id")
+	Summary string
+	Tag     string
+	Guard   Guard
+	// Resource and Action name the operation in the audit log (Action defaults from the method).
+	Resource string
+	Action   string
+	// Status is the success status (default 200; 204 for handlers returning NoContent).
+	Status  int
+	MaxBody int64
+	// Example is a valid input (body or query), used in the OpenAPI document, the permission
+	// matrix test and fuzz seeds.
+	Example any
+	Handler Handler
+}
+
+// Deps are the services the API fronts.
+type Deps struct {
+	Identity   *identity.Service
+	Authorizer *access.Authorizer
+	Bindings   *access.Bindings
+	Audit      *audit.Log
+	Settings   SettingsServices
+	Health     []HealthCheck
+	Log        *slog.Logger
+	Metrics    prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	Version    VersionInfo
+	// TrustedProxies are passed to gin: only they may set X-Forwarded-For.
+	TrustedProxies []string
+	// ServerURL, when set, is the public origin accepted by the CSRF check besides the Host.
+	ServerURL  string
+	SessionTTL int // seconds, for the cookie's Max-Age
+	// Console serves the embedded web console for paths outside the API (nil: none).
+	Console http.Handler
+}
+
+// VersionInfo is reported by GET /api/v1/version.
+type VersionInfo struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+}
+
+// API is the router and its route table.
+type API struct {
+	deps    Deps
+	engine  *gin.Engine
+	routes  []*Route
+	metrics *metrics
+	doc     struct {
+		once sync.Once
+		json []byte
+		err  error
+	}
+}
+
+// New builds the API with every route registered.
+func New(deps Deps) (*API, error) {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	// gin trusts every proxy by default; only configured proxies may set the client address.
+	if err := e.SetTrustedProxies(deps.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	a := &API{deps: deps, engine: e}
+	if deps.Metrics != nil {
+		a.metrics = newMetrics(deps.Metrics)
+	}
+	e.Use(a.recoverer(), a.requestLog())
+	e.NoRoute(a.noRoute)
+	e.NoMethod(methodNotAllowed)
+	a.registerSystem()
+	a.registerIdentity()
+	a.registerAccess()
+	a.registerAudit()
+	a.registerSettings()
+	return a, nil
+}
+
+// Handler returns the HTTP handler.
+func (a *API) Handler() http.Handler { return a.engine }
+
+// Routes returns the declared routes (for the OpenAPI document and tests).
+func (a *API) Routes() []*Route { return a.routes }
+
+func isMutating(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
+}
+
+// register validates a declaration and mounts it.
+func (a *API) register(r *Route) {
+	if r.Guard == nil {
+		panic(fmt.Sprintf("route %s %s declares no guard", r.Method, r.Path))
+	}
+	if r.Handler == nil {
+		panic(fmt.Sprintf("route %s %s has no handler", r.Method, r.Path))
+	}
+	if isMutating(r.Method) && r.Resource == "" {
+		panic(fmt.Sprintf("route %s %s mutates but names no audit resource", r.Method, r.Path))
+	}
+	if r.Action == "" {
+		r.Action = map[string]string{http.MethodPost: "create", http.MethodPut: "update", http.MethodPatch: "update",
+			http.MethodDelete: "delete", http.MethodGet: "read"}[r.Method]
+	}
+	if r.MaxBody == 0 {
+		r.MaxBody = defaultMaxBody
+	}
+	_, out := r.Handler.types()
+	if r.Status == 0 {
+		r.Status = http.StatusOK
+		if out == reflect.TypeOf(NoContent{}) {
+			r.Status = http.StatusNoContent
+		}
+	}
+	if r.Example != nil {
+		in, _ := r.Handler.types()
+		if reflect.TypeOf(r.Example) != in {
+			panic(fmt.Sprintf("route %s %s: example is %T, input is %s", r.Method, r.Path, r.Example, in))
+		}
+	}
+	if !strings.HasPrefix(r.Path, "/") {
+		panic(fmt.Sprintf("route path %q must start with /", r.Path))
+	}
+	a.routes = append(a.routes, r)
+	a.engine.Handle(r.Method, Prefix+r.Path, a.serve(r))
+}

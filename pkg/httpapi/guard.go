@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/errs"
+)
+
+// Requirement describes what a guard asks of the caller, for the OpenAPI document and the
+// permission matrix test.
+type Requirement struct {
+	Public bool        `json:"public,omitempty"`
+	Role   access.Role `json:"-"`
+	// ScopeFrom says where the scope is derived from: "platform", "resource" (the object the
+	// path names) or "request" (the scope object named in the query or body, checked to exist).
+	ScopeFrom string `json:"scope_from,omitempty"`
+}
+
+// Guard authorizes a call before its handler runs and returns the scope the call acts in.
+type Guard interface {
+	Authorize(c *Call) (access.Scope, error)
+	Requirement() Requirement
+}
+
+var errLogin = errs.Unauthenticatedf("authentication required: log in or send an API token").WithCode("unauthenticated")
+
+type publicGuard struct{}
+
+// Public lets anyone call the route.
+func Public() Guard { return publicGuard{} }
+
+func (publicGuard) Authorize(*Call) (access.Scope, error) { return access.Platform, nil }
+func (publicGuard) Requirement() Requirement              { return Requirement{Public: true} }
+
+type authenticatedGuard struct{}
+
+// Authenticated lets any signed-in user call the route; the service limits what they reach
+// (their own tokens, their own password).
+func Authenticated() Guard { return authenticatedGuard{} }
+
+func (authenticatedGuard) Authorize(c *Call) (access.Scope, error) {
+	if c.Principal == nil {
+		return access.Scope{}, errLogin
+	}
+	return access.Platform, nil
+}
+func (authenticatedGuard) Requirement() Requirement { return Requirement{} }
+
+type platformGuard struct {
+	auth *access.Authorizer
+	role access.Role
+}
+
+// PlatformRole requires a platform-wide role.
+func (a *API) PlatformRole(role access.Role) Guard {
+	return platformGuard{auth: a.deps.Authorizer, role: role}
+}
+
+func (g platformGuard) Authorize(c *Call) (access.Scope, error) {
+	if c.Principal == nil {
+		return access.Scope{}, errLogin
+	}
+	return access.Platform, g.auth.Require(c.Ctx, c.Principal, access.Platform, g.role)
+}
+func (g platformGuard) Requirement() Requirement {
+	return Requirement{Role: g.role, ScopeFrom: "platform"}
+}
+
+// ScopeResolver derives the scope from the request on the server side: from the object the path
+// names, or from the scope object named in the request (checked to exist).
+type ScopeResolver func(c *Call) (access.Scope, error)
+
+type scopedGuard struct {
+	auth    *access.Authorizer
+	role    access.Role
+	from    string
+	resolve ScopeResolver
+}
+
+// ResourceRole requires role in the scope of the object the path names.
+func (a *API) ResourceRole(role access.Role, resolve ScopeResolver) Guard {
+	return scopedGuard{auth: a.deps.Authorizer, role: role, from: "resource", resolve: resolve}
+}
+
+// RequestRole requires role in the scope object named by the request.
+func (a *API) RequestRole(role access.Role, resolve ScopeResolver) Guard {
+	return scopedGuard{auth: a.deps.Authorizer, role: role, from: "request", resolve: resolve}
+}
+
+func (g scopedGuard) Authorize(c *Call) (access.Scope, error) {
+	if c.Principal == nil {
+		return access.Scope{}, errLogin
+	}
+	s, err := g.resolve(c)
+	if err != nil {
+		// A caller without any role must not learn whether an object exists.
+		if errs.Is(err, errs.NotFound) {
+			if r, _ := g.auth.RoleIn(c.Ctx, c.Principal, access.Platform); r < access.Viewer {
+				return access.Scope{}, errs.Forbiddenf("requires the %s role", g.role)
+			}
+		}
+		return access.Scope{}, err
+	}
+	return s, g.auth.Require(c.Ctx, c.Principal, s, g.role)
+}
+func (g scopedGuard) Requirement() Requirement { return Requirement{Role: g.role, ScopeFrom: g.from} }

@@ -1,0 +1,222 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3gen"
+)
+
+// OpenAPIDocument is the served document (a JSON object).
+type OpenAPIDocument = json.RawMessage
+
+var pathParam = regexp.MustCompile(`:([a-zA-Z_]+)`)
+
+// OpenAPI returns the document built from the route declarations. It is built once per process:
+// the routes never change after start.
+func (a *API) OpenAPI() (OpenAPIDocument, error) {
+	a.doc.once.Do(func() {
+		var doc *openapi3.T
+		if doc, a.doc.err = a.BuildOpenAPI(); a.doc.err == nil {
+			a.doc.json, a.doc.err = json.Marshal(doc)
+		}
+	})
+	return a.doc.json, a.doc.err
+}
+
+// BuildOpenAPI builds the OpenAPI 3 document: every route with its parameters, request body,
+// success response, error responses and the permission it needs.
+func (a *API) BuildOpenAPI() (*openapi3.T, error) {
+	doc := &openapi3.T{
+		OpenAPI: "3.0.3",
+		Info:    &openapi3.Info{Title: "KubeSpace API", Version: a.deps.Version.Version, Description: "Kubernetes multi-cluster management and DevOps platform."},
+		Servers: openapi3.Servers{{URL: Prefix}},
+		Paths:   openapi3.NewPaths(),
+		Components: &openapi3.Components{
+			Schemas: openapi3.Schemas{},
+			SecuritySchemes: openapi3.SecuritySchemes{
+				"bearer": &openapi3.SecuritySchemeRef{Value: openapi3.NewJWTSecurityScheme().WithBearerFormat("opaque")},
+				"cookie": &openapi3.SecuritySchemeRef{Value: openapi3.NewSecurityScheme().WithType("apiKey").WithIn("cookie").WithName(SessionCookie)},
+			},
+		},
+	}
+	gen := openapi3gen.NewGenerator(openapi3gen.SchemaCustomizer(customize))
+	schemaFor := func(t reflect.Type) (*openapi3.SchemaRef, error) {
+		s, err := gen.NewSchemaRefForValue(reflect.New(t).Interface(), doc.Components.Schemas)
+		if err != nil {
+			return nil, fmt.Errorf("schema for %s: %w", t, err)
+		}
+		return s, nil
+	}
+	errSchema, err := schemaFor(reflect.TypeFor[ErrorBody]())
+	if err != nil {
+		return nil, err
+	}
+	doc.Components.Schemas["Error"] = errSchema
+	errRef := &openapi3.SchemaRef{Ref: "#/components/schemas/Error", Value: errSchema.Value}
+	for _, r := range a.routes {
+		in, out := r.Handler.types()
+		op := openapi3.NewOperation()
+		op.Summary, op.Tags = r.Summary, []string{r.Tag}
+		op.OperationID = operationID(r)
+		req := r.Guard.Requirement()
+		op.Extensions = map[string]any{"x-kubespace-permission": map[string]any{
+			"public": req.Public, "role": roleName(req), "scope_from": req.ScopeFrom}}
+		if !req.Public {
+			op.Security = &openapi3.SecurityRequirements{{"bearer": {}}, {"cookie": {}}}
+		}
+		for _, m := range pathParam.FindAllStringSubmatch(r.Path, -1) {
+			op.AddParameter(openapi3.NewPathParameter(m[1]).WithSchema(openapi3.NewInt64Schema().WithMin(1)))
+		}
+		if in != reflect.TypeFor[NoInput]() {
+			if hasBody(r.Method) {
+				s, err := schemaFor(in)
+				if err != nil {
+					return nil, err
+				}
+				body := openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(s)
+				if r.Example != nil {
+					body.Content["application/json"].Example = asJSONValue(r.Example)
+				}
+				op.RequestBody = &openapi3.RequestBodyRef{Value: body}
+			} else {
+				addQueryParams(op, in)
+			}
+		}
+		resp := openapi3.NewResponse().WithDescription(http.StatusText(r.Status))
+		if out == reflect.TypeFor[OpenAPIDocument]() {
+			resp.WithJSONSchema(openapi3.NewObjectSchema())
+		} else if r.Status != http.StatusNoContent {
+			s, err := schemaFor(out)
+			if err != nil {
+				return nil, err
+			}
+			resp.WithJSONSchemaRef(s)
+		}
+		op.AddResponse(r.Status, resp)
+		for _, st := range errorStatuses(r, req) {
+			op.AddResponse(st, openapi3.NewResponse().WithDescription(http.StatusText(st)).WithJSONSchemaRef(errRef))
+		}
+		op.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("Error").WithJSONSchemaRef(errRef)})
+		doc.AddOperation(OpenAPIPath(r.Path), r.Method, op)
+	}
+	return doc, nil
+}
+
+// OpenAPIPath converts a gin path below Prefix into an OpenAPI path template.
+func OpenAPIPath(p string) string { return pathParam.ReplaceAllString(p, "{$1}") }
+
+func operationID(r *Route) string {
+	parts := []string{strings.ToLower(r.Method)}
+	for _, seg := range strings.Split(strings.Trim(r.Path, "/"), "/") {
+		seg = strings.TrimPrefix(seg, ":")
+		parts = append(parts, strings.NewReplacer("-", "_", ".", "_").Replace(seg))
+	}
+	return strings.Join(parts, "_")
+}
+
+func roleName(r Requirement) string {
+	if r.Public || r.Role == 0 {
+		return ""
+	}
+	return r.Role.String()
+}
+
+func errorStatuses(r *Route, req Requirement) []int {
+	st := []int{http.StatusBadRequest, http.StatusInternalServerError}
+	if !req.Public {
+		st = append(st, http.StatusUnauthorized, http.StatusForbidden)
+	}
+	if strings.Contains(r.Path, ":") || req.ScopeFrom == "request" {
+		st = append(st, http.StatusNotFound)
+	}
+	if hasBody(r.Method) {
+		st = append(st, http.StatusRequestEntityTooLarge, http.StatusConflict, http.StatusUnprocessableEntity)
+	}
+	if r.Path == "/auth/login" {
+		st = append(st, http.StatusTooManyRequests)
+	}
+	return st
+}
+
+// addQueryParams documents the `query`-tagged fields of in as query parameters.
+func addQueryParams(op *openapi3.Operation, in reflect.Type) {
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Anonymous {
+				walk(f.Type)
+				continue
+			}
+			name := f.Tag.Get("query")
+			if name == "" {
+				continue
+			}
+			p := openapi3.NewQueryParameter(name)
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			switch {
+			case ft.Kind() == reflect.Bool:
+				p.Schema = openapi3.NewBoolSchema().NewRef()
+			case ft.Kind() >= reflect.Int && ft.Kind() <= reflect.Int64:
+				p.Schema = openapi3.NewInt64Schema().NewRef()
+			case ft.String() == "time.Time":
+				p.Schema = openapi3.NewDateTimeSchema().NewRef()
+			default:
+				str := openapi3.NewStringSchema()
+				if enum := f.Tag.Get("enum"); enum != "" {
+					for _, e := range strings.Split(enum, ",") {
+						str.Enum = append(str.Enum, e)
+					}
+				}
+				p.Schema = str.NewRef()
+			}
+			op.AddParameter(p)
+		}
+	}
+	walk(in)
+}
+
+// customize applies our struct tags: `required:"true"` and `enum:"a,b"`.
+func customize(name string, t reflect.Type, tag reflect.StructTag, schema *openapi3.Schema) error {
+	if enum := tag.Get("enum"); enum != "" {
+		for _, e := range strings.Split(enum, ",") {
+			schema.Enum = append(schema.Enum, e)
+		}
+	}
+	if t.Kind() == reflect.Struct {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if req, _ := strconv.ParseBool(f.Tag.Get("required")); req {
+				if jn := strings.Split(f.Tag.Get("json"), ",")[0]; jn != "" && jn != "-" {
+					schema.Required = append(schema.Required, jn)
+				}
+			}
+		}
+	}
+	if t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 {
+		// Lists are always rendered as arrays, never null.
+		schema.Nullable = false
+	}
+	return nil
+}
+
+// asJSONValue turns a Go value into its generic JSON form (what the document validator expects).
+func asJSONValue(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	_ = json.Unmarshal(data, &out)
+	return out
+}

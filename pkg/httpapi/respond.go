@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/kubespace/kubespace/pkg/errs"
+)
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+var statusOf = map[errs.Kind]int{
+	errs.Internal:        http.StatusInternalServerError,
+	errs.Invalid:         http.StatusBadRequest,
+	errs.Unauthenticated: http.StatusUnauthorized,
+	errs.Forbidden:       http.StatusForbidden,
+	errs.NotFound:        http.StatusNotFound,
+	errs.Conflict:        http.StatusConflict,
+	errs.TooLarge:        http.StatusRequestEntityTooLarge,
+	errs.Unprocessable:   http.StatusUnprocessableEntity,
+	errs.RateLimited:     http.StatusTooManyRequests,
+	errs.Unavailable:     http.StatusServiceUnavailable,
+}
+
+// HTTPStatus maps an error to its status: the one translation from error kinds to HTTP.
+func HTTPStatus(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return statusOf[errs.KindOf(err)]
+}
+
+// body renders an error for clients; internal errors never leak their cause.
+func body(err error, requestID string) (int, ErrorBody) {
+	status := HTTPStatus(err)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return status, ErrorBody{Code: "too_large", Message: "request body exceeds " + strconv.FormatInt(mbe.Limit, 10) + " bytes"}
+	}
+	e, ok := errs.As(err)
+	if !ok || e.Kind == errs.Internal {
+		return http.StatusInternalServerError, ErrorBody{Code: "internal", Message: "internal error; request id " + requestID}
+	}
+	b := ErrorBody{Code: e.StableCode(), Message: e.Message}
+	if len(e.Fields) > 0 {
+		fields := make(map[string]any, len(e.Fields))
+		for k, v := range e.Fields {
+			fields[k] = v
+		}
+		b.Details = map[string]any{"fields": fields}
+	}
+	if e.Message == "" {
+		b.Message = e.Error()
+	}
+	return status, b
+}
+
+func writeError(c *gin.Context, log *slog.Logger, err error) {
+	status, b := body(err, requestID(c))
+	if status >= 500 {
+		log.ErrorContext(c.Request.Context(), "request failed", "error", err, "path", c.FullPath(), "request_id", requestID(c))
+	}
+	if e, ok := errs.As(err); ok && e.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
+	}
+	c.AbortWithStatusJSON(status, b)
+}
+
+func methodNotAllowed(c *gin.Context) {
+	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Code: "method_not_allowed",
+		Message: "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path})
+}

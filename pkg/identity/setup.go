@@ -1,0 +1,69 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kubespace/kubespace/pkg/errs"
+	"github.com/kubespace/kubespace/pkg/store"
+)
+
+// SetupInput creates the first super admin.
+type SetupInput struct {
+	Username   string `json:"username" required:"true"`
+	Password   string `json:"password" required:"true"`
+	Email      string `json:"email" required:"true"`
+	SetupToken string `json:"setup_token" required:"true"`
+}
+
+// SetupNeeded reports whether no user exists yet.
+func (s *Service) SetupNeeded(ctx context.Context) (bool, error) {
+	n, err := s.users.Count(ctx)
+	return n == 0, err
+}
+
+// Setup creates the first super admin while no user exists. The setup token proves the caller
+// can read the server's log or configuration, so nobody else on the network can race the owner.
+func (s *Service) Setup(ctx context.Context, in SetupInput) (*store.User, error) {
+	f := errs.Fields{}
+	checkUsername(f, "username", in.Username)
+	checkPassword(f, "password", in.Password)
+	checkEmail(f, "email", in.Email, true)
+	if in.SetupToken == "" {
+		f.Add("setup_token", "is required")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	// Both callers would need the setup token, so this only guards a double submit by the owner;
+	// the count inside the transaction is what keeps a second setup out.
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
+	var u *store.User
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		n, err := s.users.Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return errs.Conflictf("setup is already done").WithCode("setup_done")
+		}
+		if !equalConstantTime(in.SetupToken, s.opts.SetupToken) {
+			return errs.Forbiddenf("the setup token is wrong; it is printed in the server log or set with SETUP_TOKEN").WithCode("bad_setup_token")
+		}
+		hash, err := s.hash(in.Password)
+		if err != nil {
+			return err
+		}
+		u = &store.User{Username: in.Username, Email: in.Email, PasswordHash: hash, Status: store.UserActive,
+			IsSuper: true, Source: store.SourceLocal}
+		if err := s.users.Create(ctx, u); err != nil {
+			return fmt.Errorf("create first user: %w", err)
+		}
+		return s.bindings.Create(ctx, &store.RoleBinding{UserID: u.ID, Scope: store.ScopePlatform, Role: store.RoleAdmin, CreatedBy: u.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}

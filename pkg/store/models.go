@@ -1,0 +1,154 @@
+package store
+
+import "time"
+
+// User statuses.
+const (
+	UserActive   = "active"
+	UserDisabled = "disabled"
+)
+
+// User sources.
+const (
+	SourceLocal = "local"
+	SourceLDAP  = "ldap"
+	SourceOIDC  = "oidc"
+)
+
+// User is a person who signs in to KubeSpace.
+type User struct {
+	ID           int64      `gorm:"primaryKey" json:"id"`
+	Username     string     `gorm:"size:64;not null;uniqueIndex" json:"username"`
+	Email        string     `gorm:"size:255;not null;default:''" json:"email"`
+	DisplayName  string     `gorm:"size:128;not null;default:''" json:"display_name"`
+	PasswordHash string     `gorm:"size:255;not null;default:''" json:"-"`
+	Status       string     `gorm:"size:16;not null;default:'active'" json:"status"`
+	IsSuper      bool       `gorm:"not null;default:false" json:"is_super"`
+	Source       string     `gorm:"size:16;not null;default:'local'" json:"source"`
+	LastLoginAt  *time.Time `json:"last_login_at"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+}
+
+// Session is a signed-in browser or CLI session; the token itself is never stored.
+type Session struct {
+	ID         int64     `gorm:"primaryKey"`
+	UserID     int64     `gorm:"not null;index"`
+	TokenHash  string    `gorm:"size:64;not null;uniqueIndex"`
+	IP         string    `gorm:"size:64;not null;default:''"`
+	UserAgent  string    `gorm:"size:255;not null;default:''"`
+	ExpiresAt  time.Time `gorm:"not null;index"`
+	LastSeenAt time.Time `gorm:"not null"`
+	CreatedAt  time.Time
+}
+
+// APIToken is a long-lived credential for scripts and kubectl; only its hash is stored.
+type APIToken struct {
+	ID        int64  `gorm:"primaryKey" json:"id"`
+	UserID    int64  `gorm:"not null;index" json:"user_id"`
+	Name      string `gorm:"size:128;not null" json:"name"`
+	TokenHash string `gorm:"size:64;not null;uniqueIndex" json:"-"`
+	Prefix    string `gorm:"size:16;not null;default:''" json:"prefix"`
+	// ClusterID limits the token to one cluster's API proxy (0: not limited).
+	ClusterID  int64      `gorm:"not null;default:0" json:"cluster_id,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+// Role binding scopes.
+const (
+	ScopePlatform          = "platform"
+	ScopeCluster           = "cluster"
+	ScopeWorkspace         = "workspace"
+	ScopePipelineWorkspace = "pipeline_workspace"
+)
+
+// Roles, in increasing order of power.
+const (
+	RoleViewer = "viewer"
+	RoleEditor = "editor"
+	RoleAdmin  = "admin"
+)
+
+// RoleBinding grants a user a role in one scope object (ScopeID 0 for the platform).
+type RoleBinding struct {
+	ID        int64     `gorm:"primaryKey" json:"id"`
+	UserID    int64     `gorm:"not null;uniqueIndex:uniq_binding" json:"user_id"`
+	Scope     string    `gorm:"size:32;not null;uniqueIndex:uniq_binding;index:idx_binding_scope" json:"scope"`
+	ScopeID   int64     `gorm:"not null;uniqueIndex:uniq_binding;index:idx_binding_scope" json:"scope_id"`
+	Role      string    `gorm:"size:16;not null" json:"role"`
+	CreatedBy int64     `gorm:"not null;default:0" json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	// Username is filled on reads for display; it is not a column.
+	Username string `gorm:"-" json:"username"`
+}
+
+// Audit results.
+const (
+	ResultSuccess = "success"
+	ResultFailure = "failure"
+)
+
+// AuditEvent records one change, login or denial.
+type AuditEvent struct {
+	ID           int64     `gorm:"primaryKey" json:"id"`
+	Time         time.Time `gorm:"not null;index" json:"time"`
+	UserID       int64     `gorm:"not null;default:0" json:"user_id"`
+	Username     string    `gorm:"size:64;not null;default:'';index" json:"username"`
+	IP           string    `gorm:"size:64;not null;default:''" json:"ip"`
+	RequestID    string    `gorm:"size:64;not null;default:''" json:"request_id"`
+	Method       string    `gorm:"size:8;not null;default:''" json:"method"`
+	Path         string    `gorm:"size:512;not null;default:''" json:"path"`
+	Action       string    `gorm:"size:64;not null;default:'';index" json:"action"`
+	Scope        string    `gorm:"size:32;not null;default:'';index:idx_audit_scope" json:"scope"`
+	ScopeID      int64     `gorm:"not null;default:0;index:idx_audit_scope" json:"scope_id"`
+	ResourceType string    `gorm:"size:64;not null;default:''" json:"resource_type"`
+	ResourceID   string    `gorm:"size:64;not null;default:''" json:"resource_id"`
+	ResourceName string    `gorm:"size:255;not null;default:''" json:"resource_name"`
+	Result       string    `gorm:"size:16;not null;default:''" json:"result"`
+	StatusCode   int       `gorm:"not null;default:0" json:"status_code"`
+	Summary      string    `gorm:"type:text" json:"summary"`
+}
+
+// Secret types.
+const (
+	SecretPassword = "password"
+	SecretSSHKey   = "ssh_key"
+	SecretToken    = "token"
+)
+
+// Secret is a stored credential (for git, SSH, registries...). Sealed fields hold AES-GCM
+// ciphertext; they never leave the server.
+type Secret struct {
+	ID               int64     `gorm:"primaryKey" json:"id"`
+	Name             string    `gorm:"size:128;not null;uniqueIndex" json:"name"`
+	Description      string    `gorm:"size:512;not null;default:''" json:"description"`
+	Type             string    `gorm:"size:16;not null" json:"type"`
+	Username         string    `gorm:"size:255;not null;default:''" json:"username"`
+	PasswordSealed   []byte    `json:"-"`
+	PrivateKeySealed []byte    `json:"-"`
+	TokenSealed      []byte    `json:"-"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+// ImageRegistry holds credentials for a container image registry.
+type ImageRegistry struct {
+	ID             int64     `gorm:"primaryKey" json:"id"`
+	Registry       string    `gorm:"size:255;not null;uniqueIndex" json:"registry"`
+	Username       string    `gorm:"size:255;not null;default:''" json:"username"`
+	PasswordSealed []byte    `json:"-"`
+	Insecure       bool      `gorm:"not null;default:false" json:"insecure"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// LoginAttempt is one login try, kept briefly for rate limiting.
+type LoginAttempt struct {
+	ID       int64     `gorm:"primaryKey"`
+	Username string    `gorm:"size:64;not null;index:idx_attempt_user"`
+	IP       string    `gorm:"size:64;not null;index:idx_attempt_ip"`
+	Success  bool      `gorm:"not null"`
+	At       time.Time `gorm:"not null;index:idx_attempt_user;index:idx_attempt_ip"`
+}
