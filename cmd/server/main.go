@@ -40,7 +40,7 @@ func main() {
 	defer stop()
 	var err error
 	if len(os.Args) > 1 && os.Args[1] == "reset-password" {
-		err = resetPassword(ctx, os.Args[2:])
+		err = resetPassword(ctx, os.Args[2:], os.Getenv, os.Stdin, os.Stdout)
 	} else {
 		err = serve(ctx, os.Args[1:])
 	}
@@ -90,7 +90,7 @@ func serve(ctx context.Context, args []string) error {
 
 // resetPassword recovers a lost password on the server host: it needs the database
 // configuration, which only an operator has.
-func resetPassword(ctx context.Context, args []string) error {
+func resetPassword(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	var username string
 	var rest []string
 	for i, a := range args {
@@ -102,11 +102,11 @@ func resetPassword(ctx context.Context, args []string) error {
 	if username == "" {
 		return errors.New("usage: server reset-password USERNAME (new password on stdin, or one is generated)")
 	}
-	cfg, err := config.LoadServer(rest, os.Getenv)
+	cfg, err := config.LoadServer(rest, getenv)
 	if err != nil {
 		return err
 	}
-	password, generated, err := readPassword(os.Stdin)
+	password, generated, err := readPassword(stdin)
 	if err != nil {
 		return err
 	}
@@ -119,18 +119,18 @@ func resetPassword(ctx context.Context, args []string) error {
 		return err
 	}
 	if generated {
-		fmt.Printf("password of %s reset to: %s\n", username, password)
+		fmt.Fprintf(stdout, "password of %s reset to: %s\n", username, password)
 	} else {
-		fmt.Printf("password of %s reset\n", username)
+		fmt.Fprintf(stdout, "password of %s reset\n", username)
 	}
-	fmt.Println("the user is active again and all their sessions and API tokens were revoked")
+	fmt.Fprintln(stdout, "the user is active again and all their sessions and API tokens were revoked")
 	return nil
 }
 
 // readPassword reads one line from a piped stdin, or generates a password when stdin is a
 // terminal or empty.
-func readPassword(in *os.File) (string, bool, error) {
-	if !term.IsTerminal(int(in.Fd())) {
+func readPassword(in io.Reader) (string, bool, error) {
+	if f, ok := in.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
 		line, err := bufio.NewReader(in).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return "", false, err

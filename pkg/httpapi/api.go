@@ -158,3 +158,15 @@ func (a *API) register(r *Route) {
 	a.routes = append(a.routes, r)
 	a.engine.Handle(r.Method, Prefix+r.Path, a.serve(r))
 }
+
+// GinRoutes lists "METHOD path" for everything the router serves (for the route/document test).
+func (a *API) GinRoutes() []string {
+	var out []string
+	for _, r := range a.engine.Routes() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+// HandlerTypes returns a handler's input and output types.
+func HandlerTypes(h Handler) (in, out reflect.Type) { return h.types() }
