@@ -21,7 +21,7 @@ import (
 
 // Token prefixes tell session tokens from API tokens (and make leaked tokens easy to scan for).
 const (
-	SessionPrefix = "kss_"
+	SessionPrefix  = "kss_"
 	APITokenPrefix = "ksp_"
 )
 

@@ -1,6 +1,7 @@
 package database
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -20,7 +21,7 @@ import (
 //   - a missing row becomes errs.NotFound: "user 7 not found";
 //   - a unique-key violation becomes errs.Conflict: `user "bob" already exists`; the driver
 //     text is dropped because it quotes the duplicated value, which may be a token hash;
-//   - a lost or busy database becomes errs.Unavailable;
+//   - a lost or busy database becomes errs.Unavailable (a cancelled or expired ctx does not);
 //   - anything else is wrapped with context and stays Internal.
 func dbErr(err error, op, ref string) error {
 	switch {
@@ -30,6 +31,9 @@ func dbErr(err error, op, ref string) error {
 		return errs.NotFoundf("%s not found", ref)
 	case isUniqueViolation(err):
 		return errs.Conflictf("%s already exists", ref)
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// The caller gave up; not an outage. Checked first because DeadlineExceeded is a net.Error.
+		return fmt.Errorf("%s %s: %w", op, ref, err)
 	case isUnavailable(err):
 		return errs.Wrap(errs.Unavailable, fmt.Errorf("%s %s: %w", op, ref, err), "database unavailable")
 	default:
