@@ -62,5 +62,7 @@ func (a *API) noRoute(c *gin.Context) {
 		writeError(c, a.deps.Log, errs.NotFoundf("no such endpoint: %s %s", c.Request.Method, p).WithCode("no_route"))
 		return
 	}
+	// gin has already set 404 for an unmatched route; the console answers these paths itself.
+	c.Status(http.StatusOK)
 	a.deps.Console.ServeHTTP(c.Writer, c.Request)
 }

@@ -45,6 +45,7 @@ type Store struct {
 	Secrets       Secrets
 	Registries    ImageRegistries
 	LoginAttempts LoginAttempts
+	Clusters      Clusters
 	// Ping reports whether the database answers (for /readyz).
 	Ping func(ctx context.Context) error
 }

@@ -150,6 +150,7 @@ func (d *DB) Store() store.Store {
 		Secrets:       &secretStore{d},
 		Registries:    &registryStore{d},
 		LoginAttempts: &attemptStore{d},
+		Clusters:      &clusterStore{d},
 		Ping:          d.Ping,
 	}
 }

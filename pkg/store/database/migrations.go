@@ -12,6 +12,7 @@ func migrations() []migration {
 	return []migration{
 		{1, "create platform tables", migrate0001PlatformTables},
 		{2, "create login_attempts", migrate0002LoginAttempts},
+		{3, "create clusters", migrate0003Clusters},
 	}
 }
 
@@ -116,4 +117,25 @@ func migrate0002LoginAttempts(tx *gorm.DB) error {
 		At       time.Time `gorm:"not null;precision:6;index:idx_attempt_user;index:idx_attempt_ip"`
 	}
 	return tx.Migrator().CreateTable(&loginAttempt{})
+}
+
+// migrate0003Clusters creates clusters (managed Kubernetes clusters, kubeconfig sealed).
+func migrate0003Clusters(tx *gorm.DB) error {
+	type cluster struct {
+		ID               int64  `gorm:"primaryKey"`
+		Name             string `gorm:"size:64;not null;uniqueIndex"`
+		Description      string `gorm:"size:512;not null;default:''"`
+		Mode             string `gorm:"size:16;not null"`
+		KubeconfigSealed []byte
+		Context          string     `gorm:"size:255;not null;default:''"`
+		Server           string     `gorm:"size:512;not null;default:''"`
+		Status           string     `gorm:"size:16;not null;default:'pending'"`
+		StatusReason     string     `gorm:"size:1024;not null;default:''"`
+		Version          string     `gorm:"size:64;not null;default:''"`
+		NodeCount        int        `gorm:"not null;default:0"`
+		LastSeenAt       *time.Time `gorm:"precision:6"`
+		CreatedAt        time.Time  `gorm:"not null;precision:6"`
+		UpdatedAt        time.Time  `gorm:"not null;precision:6"`
+	}
+	return tx.Migrator().CreateTable(&cluster{})
 }

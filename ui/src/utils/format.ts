@@ -1,0 +1,45 @@
+// Display helpers shared by the tables.
+
+const pad = (n: number) => String(n).padStart(2, '0')
+
+/** formatTime renders an RFC 3339 time in the browser's zone as "YYYY-MM-DD HH:mm:ss". */
+export function formatTime(value?: string | null): string {
+  if (!value) return ''
+  const d = new Date(value)
+  if (Number.isNaN(d.getTime()) || d.getFullYear() <= 1) return ''
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+}
+
+/** isPast tells whether an RFC 3339 time lies in the past. */
+export function isPast(value?: string | null): boolean {
+  if (!value) return false
+  const t = Date.parse(value)
+  return !Number.isNaN(t) && t < Date.now()
+}
+
+/** copyText copies to the clipboard, falling back to execCommand outside secure contexts. */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text)
+      return true
+    }
+  } catch {
+    // fall through to the legacy path
+  }
+  const area = document.createElement('textarea')
+  area.value = text
+  area.setAttribute('readonly', '')
+  area.style.position = 'fixed'
+  area.style.opacity = '0'
+  document.body.appendChild(area)
+  area.select()
+  let ok = false
+  try {
+    ok = document.execCommand('copy')
+  } catch {
+    ok = false
+  }
+  document.body.removeChild(area)
+  return ok
+}
