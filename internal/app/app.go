@@ -21,12 +21,14 @@ import (
 
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/audit"
+	"github.com/kubespace/kubespace/pkg/cluster"
 	"github.com/kubespace/kubespace/pkg/config"
 	"github.com/kubespace/kubespace/pkg/eventbus"
 	"github.com/kubespace/kubespace/pkg/eventbus/membus"
 	"github.com/kubespace/kubespace/pkg/eventbus/redisbus"
 	"github.com/kubespace/kubespace/pkg/httpapi"
 	"github.com/kubespace/kubespace/pkg/identity"
+	"github.com/kubespace/kubespace/pkg/kubeproxy"
 	"github.com/kubespace/kubespace/pkg/secretbox"
 	"github.com/kubespace/kubespace/pkg/settings"
 	"github.com/kubespace/kubespace/pkg/store"
@@ -51,6 +53,7 @@ type App struct {
 	Bus      eventbus.Bus
 	Identity *identity.Service
 	Audit    *audit.Log
+	Clusters *cluster.Service
 	API      *httpapi.API
 	Registry *prometheus.Registry
 	log      *slog.Logger
@@ -102,6 +105,10 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		LoginMaxPerIP: cfg.LoginMaxPerIP, BcryptCost: opts.BcryptCost, SetupToken: setupToken,
 	}, log)
 	authz := access.NewAuthorizer(a.Store.RoleBindings)
+	a.Clusters = cluster.New(a.Store.Clusters, box, log)
+	authz.RegisterKind(store.ScopeCluster, a.Clusters)
+	proxies := kubeproxy.New()
+	a.Clusters.OnRemove(proxies.Forget)
 	a.Audit = audit.New(a.Store.Audit, cfg.AuditRetention, log)
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -109,8 +116,9 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		Identity: a.Identity, Authorizer: authz, Bindings: access.NewBindings(authz, a.Store.RoleBindings, a.Store.Users),
 		Audit:    a.Audit,
 		Settings: httpapi.SettingsServices{Secrets: settings.NewSecrets(a.Store.Secrets, box), Registries: settings.NewRegistries(a.Store.Registries, box)},
-		Health:   []httpapi.HealthCheck{{Name: "database", Check: a.DB.Ping}, {Name: "event_bus", Check: a.Bus.Ping}},
-		Log:      log, Metrics: a.Registry, Gatherer: a.Registry, Version: opts.Version,
+		Clusters: a.Clusters, Proxies: proxies,
+		Health: []httpapi.HealthCheck{{Name: "database", Check: a.DB.Ping}, {Name: "event_bus", Check: a.Bus.Ping}},
+		Log:    log, Metrics: a.Registry, Gatherer: a.Registry, Version: opts.Version,
 		TrustedProxies: cfg.TrustedProxies, ServerURL: cfg.ServerURL, Console: opts.Console,
 	})
 	if err != nil {
@@ -212,6 +220,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		return srv.Shutdown(sctx)
 	})
 	g.Go(func() error { return a.Audit.Run(gctx) })
+	g.Go(func() error { return a.Clusters.Run(gctx, 30*time.Second) })
 	g.Go(func() error {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

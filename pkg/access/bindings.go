@@ -124,3 +124,8 @@ func (s *Bindings) List(ctx context.Context, scope *Scope, opts store.ListOption
 	}
 	return s.bindings.List(ctx, f, opts)
 }
+
+// RemoveScope deletes every binding in a scope whose object was deleted.
+func (s *Bindings) RemoveScope(ctx context.Context, scope Scope) error {
+	return s.bindings.DeleteByScope(ctx, scope.Kind, scope.ID)
+}

@@ -17,7 +17,9 @@ import (
 
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/audit"
+	"github.com/kubespace/kubespace/pkg/cluster"
 	"github.com/kubespace/kubespace/pkg/identity"
+	"github.com/kubespace/kubespace/pkg/kubeproxy"
 )
 
 // Prefix is where the API lives.
@@ -25,6 +27,9 @@ const Prefix = "/api/v1"
 
 // defaultMaxBody bounds request bodies unless a route says otherwise.
 const defaultMaxBody = 1 << 20
+
+// MethodAny registers a route for every HTTP method (the Kubernetes proxy).
+const MethodAny = "ANY"
 
 // Route declares one operation. A route without a Guard, or without a Resource on a mutating
 // method, fails to register.
@@ -53,6 +58,8 @@ type Deps struct {
 	Bindings   *access.Bindings
 	Audit      *audit.Log
 	Settings   SettingsServices
+	Clusters   *cluster.Service
+	Proxies    *kubeproxy.Proxies
 	Health     []HealthCheck
 	Log        *slog.Logger
 	Metrics    prometheus.Registerer
@@ -108,6 +115,7 @@ func New(deps Deps) (*API, error) {
 	a.registerAccess()
 	a.registerAudit()
 	a.registerSettings()
+	a.registerClusters()
 	return a, nil
 }
 
@@ -129,7 +137,7 @@ func (a *API) register(r *Route) {
 	if r.Handler == nil {
 		panic(fmt.Sprintf("route %s %s has no handler", r.Method, r.Path))
 	}
-	if isMutating(r.Method) && r.Resource == "" {
+	if _, raw := r.Handler.(rawHandler); !raw && isMutating(r.Method) && r.Resource == "" {
 		panic(fmt.Sprintf("route %s %s mutates but names no audit resource", r.Method, r.Path))
 	}
 	if r.Action == "" {
@@ -156,6 +164,10 @@ func (a *API) register(r *Route) {
 		panic(fmt.Sprintf("route path %q must start with /", r.Path))
 	}
 	a.routes = append(a.routes, r)
+	if r.Method == MethodAny {
+		a.engine.Any(Prefix+r.Path, a.serve(r))
+		return
+	}
 	a.engine.Handle(r.Method, Prefix+r.Path, a.serve(r))
 }
 

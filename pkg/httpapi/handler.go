@@ -40,7 +40,24 @@ type Call struct {
 	actorName                string
 	actorID                  int64
 	body                     []byte
+	// Raw handlers choose what the audit log says.
+	record               bool
+	action, resourceType string
 }
+
+// Record asks for a raw call to be audited with the given action and resource type.
+func (c *Call) Record(action, resourceType string) {
+	c.record, c.action, c.resourceType = true, action, resourceType
+}
+
+// SetAuditBody gives the audit log the request body a raw handler read (it is redacted).
+func (c *Call) SetAuditBody(b []byte) { c.body = b }
+
+// Param returns a raw path parameter.
+func (c *Call) Param(name string) string { return c.gin.Param(name) }
+
+// Scope is the scope the guard resolved.
+func (c *Call) Scope() access.Scope { return c.scope }
 
 // ID parses an integer path parameter.
 func (c *Call) ID(name string) (int64, error) {
@@ -114,3 +131,21 @@ func Do[In, Out any](fn func(c *Call, in *In) (Out, error)) Handler {
 func hasBody(method string) bool {
 	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
 }
+
+// RawOutput marks handlers that write their own response.
+type RawOutput struct{}
+
+type rawHandler struct {
+	fn func(c *Call) error
+}
+
+func (rawHandler) types() (reflect.Type, reflect.Type) {
+	return reflect.TypeFor[NoInput](), reflect.TypeFor[RawOutput]()
+}
+
+func (h rawHandler) call(c *Call) (any, error) { return nil, h.fn(c) }
+
+// Raw adapts a handler that writes its own response (streams, proxies). It still runs after
+// authentication and its route's guard; an error returned before anything is written becomes
+// the standard error response.
+func Raw(fn func(c *Call) error) Handler { return rawHandler{fn: fn} }

@@ -54,8 +54,10 @@ func (a *API) requestLog() gin.HandlerFunc {
 			a.metrics.latency.WithLabelValues(c.Request.Method, route).Observe(d.Seconds())
 		}
 		level := slog.LevelInfo
-		if status >= 500 {
+		if status == http.StatusInternalServerError {
 			level = slog.LevelError
+		} else if status >= 500 {
+			level = slog.LevelWarn // an unreachable cluster or dependency, not a fault here
 		} else if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 			level = slog.LevelDebug
 		}

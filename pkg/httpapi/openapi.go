@@ -16,7 +16,7 @@ import (
 // OpenAPIDocument is the served document (a JSON object).
 type OpenAPIDocument = json.RawMessage
 
-var pathParam = regexp.MustCompile(`:([a-zA-Z_]+)`)
+var pathParam = regexp.MustCompile(`[:*]([a-zA-Z_]+)`)
 
 // OpenAPI returns the document built from the route declarations. It is built once per process:
 // the routes never change after start.
@@ -61,10 +61,28 @@ func (a *API) BuildOpenAPI() (*openapi3.T, error) {
 	doc.Components.Schemas["Error"] = errSchema
 	errRef := &openapi3.SchemaRef{Ref: "#/components/schemas/Error", Value: errSchema.Value}
 	for _, r := range a.routes {
+		methods := []string{r.Method}
+		if r.Method == MethodAny {
+			methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+		}
+		for _, m := range methods {
+			op, err := a.operation(r, m, doc, schemaFor, errRef)
+			if err != nil {
+				return nil, err
+			}
+			doc.AddOperation(OpenAPIPath(r.Path), m, op)
+		}
+	}
+	return doc, nil
+}
+
+// operation documents one method of a route.
+func (a *API) operation(r *Route, method string, doc *openapi3.T, schemaFor func(reflect.Type) (*openapi3.SchemaRef, error), errRef *openapi3.SchemaRef) (*openapi3.Operation, error) {
+	{
 		in, out := r.Handler.types()
 		op := openapi3.NewOperation()
 		op.Summary, op.Tags = r.Summary, []string{r.Tag}
-		op.OperationID = operationID(r)
+		op.OperationID = operationID(r, method)
 		req := r.Guard.Requirement()
 		op.Extensions = map[string]any{"x-kubespace-permission": map[string]any{
 			"public": req.Public, "role": roleName(req), "scope_from": req.ScopeFrom}}
@@ -72,10 +90,14 @@ func (a *API) BuildOpenAPI() (*openapi3.T, error) {
 			op.Security = &openapi3.SecurityRequirements{{"bearer": {}}, {"cookie": {}}}
 		}
 		for _, m := range pathParam.FindAllStringSubmatch(r.Path, -1) {
-			op.AddParameter(openapi3.NewPathParameter(m[1]).WithSchema(openapi3.NewInt64Schema().WithMin(1)))
+			schema := openapi3.NewInt64Schema().WithMin(1)
+			if m[0][0] == '*' {
+				schema = openapi3.NewStringSchema() // the rest of the path, slashes included
+			}
+			op.AddParameter(openapi3.NewPathParameter(m[1]).WithSchema(schema))
 		}
 		if in != reflect.TypeFor[NoInput]() {
-			if hasBody(r.Method) {
+			if hasBody(method) {
 				s, err := schemaFor(in)
 				if err != nil {
 					return nil, err
@@ -90,9 +112,13 @@ func (a *API) BuildOpenAPI() (*openapi3.T, error) {
 			}
 		}
 		resp := openapi3.NewResponse().WithDescription(http.StatusText(r.Status))
-		if out == reflect.TypeFor[OpenAPIDocument]() {
+		switch {
+		case out == reflect.TypeFor[OpenAPIDocument]():
 			resp.WithJSONSchema(openapi3.NewObjectSchema())
-		} else if r.Status != http.StatusNoContent {
+		case out == reflect.TypeFor[RawOutput]():
+			resp.WithDescription("The Kubernetes API's own response (any status and content type)")
+			resp.Content = openapi3.NewContentWithSchema(openapi3.NewSchema(), []string{"*/*"})
+		case r.Status != http.StatusNoContent:
 			s, err := schemaFor(out)
 			if err != nil {
 				return nil, err
@@ -100,20 +126,25 @@ func (a *API) BuildOpenAPI() (*openapi3.T, error) {
 			resp.WithJSONSchemaRef(s)
 		}
 		op.AddResponse(r.Status, resp)
-		for _, st := range errorStatuses(r, req) {
+		for _, st := range errorStatuses(r, method, req) {
 			op.AddResponse(st, openapi3.NewResponse().WithDescription(http.StatusText(st)).WithJSONSchemaRef(errRef))
 		}
-		op.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("Error").WithJSONSchemaRef(errRef)})
-		doc.AddOperation(OpenAPIPath(r.Path), r.Method, op)
+		if out == reflect.TypeFor[RawOutput]() {
+			// Errors past KubeSpace's own checks come from Kubernetes in its Status format.
+			op.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("A Kubernetes response").
+				WithContent(openapi3.NewContentWithSchema(openapi3.NewSchema(), []string{"*/*"}))})
+		} else {
+			op.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("Error").WithJSONSchemaRef(errRef)})
+		}
+		return op, nil
 	}
-	return doc, nil
 }
 
 // OpenAPIPath converts a gin path below Prefix into an OpenAPI path template.
 func OpenAPIPath(p string) string { return pathParam.ReplaceAllString(p, "{$1}") }
 
-func operationID(r *Route) string {
-	parts := []string{strings.ToLower(r.Method)}
+func operationID(r *Route, method string) string {
+	parts := []string{strings.ToLower(method)}
 	for _, seg := range strings.Split(strings.Trim(r.Path, "/"), "/") {
 		seg = strings.TrimPrefix(seg, ":")
 		parts = append(parts, strings.NewReplacer("-", "_", ".", "_").Replace(seg))
@@ -128,7 +159,7 @@ func roleName(r Requirement) string {
 	return r.Role.String()
 }
 
-func errorStatuses(r *Route, req Requirement) []int {
+func errorStatuses(r *Route, method string, req Requirement) []int {
 	st := []int{http.StatusBadRequest, http.StatusInternalServerError}
 	if !req.Public {
 		st = append(st, http.StatusUnauthorized, http.StatusForbidden)
@@ -136,8 +167,11 @@ func errorStatuses(r *Route, req Requirement) []int {
 	if strings.Contains(r.Path, ":") || req.ScopeFrom == "request" {
 		st = append(st, http.StatusNotFound)
 	}
-	if hasBody(r.Method) {
+	if hasBody(method) {
 		st = append(st, http.StatusRequestEntityTooLarge, http.StatusConflict, http.StatusUnprocessableEntity)
+	}
+	if _, raw := r.Handler.(rawHandler); raw {
+		st = append(st, http.StatusServiceUnavailable)
 	}
 	if r.Path == "/auth/login" {
 		st = append(st, http.StatusTooManyRequests)

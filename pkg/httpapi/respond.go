@@ -67,7 +67,7 @@ func body(err error, requestID string) (int, ErrorBody) {
 
 func writeError(c *gin.Context, log *slog.Logger, err error) {
 	status, b := body(err, requestID(c))
-	if status >= 500 {
+	if status == http.StatusInternalServerError {
 		log.ErrorContext(c.Request.Context(), "request failed", "error", err, "path", c.FullPath(), "request_id", requestID(c))
 	}
 	if e, ok := errs.As(err); ok && e.RetryAfter > 0 {

@@ -23,6 +23,10 @@ const SessionCookie = "kubespace_session"
 func (a *API) serve(r *Route) gin.HandlerFunc {
 	return func(g *gin.Context) {
 		c := &Call{Ctx: g.Request.Context(), gin: g, route: r}
+		if raw, ok := r.Handler.(rawHandler); ok {
+			a.serveRaw(c, raw)
+			return
+		}
 		out, err := a.run(c)
 		status := r.Status
 		if err != nil {
@@ -33,6 +37,29 @@ func (a *API) serve(r *Route) gin.HandlerFunc {
 		} else {
 			g.JSON(status, out)
 		}
+		if isMutating(r.Method) || status == http.StatusForbidden {
+			a.audit(c, status, err)
+		}
+	}
+}
+
+// serveRaw runs a route whose handler writes its own response (the Kubernetes proxy). It is
+// audited when the handler asks for it (c.Record) or when it was refused.
+func (a *API) serveRaw(c *Call, raw rawHandler) {
+	err := a.prepare(c, c.gin.Request.Method)
+	if err == nil {
+		err = raw.fn(c)
+	}
+	status := c.gin.Writer.Status()
+	if err != nil {
+		if c.gin.Writer.Written() {
+			a.deps.Log.WarnContext(c.Ctx, "streaming response failed", "error", err, "request_id", requestID(c.gin))
+		} else {
+			status = HTTPStatus(err)
+			writeError(c.gin, a.deps.Log, err)
+		}
+	}
+	if c.record || status == http.StatusForbidden {
 		a.audit(c, status, err)
 	}
 }
@@ -50,21 +77,37 @@ func (a *API) run(c *Call) (any, error) {
 			return nil, errs.Invalidf("reading request body: %v", err)
 		}
 	}
-	cookie, err := a.authenticate(c)
-	if err != nil && !r.Guard.Requirement().Public {
+	if err := a.prepare(c, r.Method); err != nil {
 		return nil, err
 	}
-	if (cookie && isMutating(r.Method)) || r.Guard.Requirement().Public && isMutating(r.Method) {
+	return r.Handler.call(c)
+}
+
+// prepare authenticates, checks the origin of cookie-borne writes and websocket upgrades, and
+// runs the route's guard.
+func (a *API) prepare(c *Call, method string) error {
+	r := c.route
+	cookie, err := a.authenticate(c)
+	if err != nil && !r.Guard.Requirement().Public {
+		return err
+	}
+	upgrade := strings.EqualFold(c.gin.GetHeader("Connection"), "upgrade") || c.gin.GetHeader("Upgrade") != ""
+	if (cookie && (isMutating(method) || upgrade)) || (r.Guard.Requirement().Public && isMutating(method)) {
 		if err := a.checkOrigin(c.gin.Request, cookie); err != nil {
-			return nil, err
+			return err
+		}
+	} else if upgrade && c.gin.GetHeader("Origin") != "" {
+		// A browser opening a websocket with a token still must not come from another site.
+		if err := a.checkOrigin(c.gin.Request, false); err != nil {
+			return err
 		}
 	}
 	scope, err := r.Guard.Authorize(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c.scope, c.hasScope = scope, true
-	return r.Handler.call(c)
+	return nil
 }
 
 // authenticate finds the caller from a bearer token or the session cookie. It reports whether
@@ -133,16 +176,19 @@ func SameOrigin(req *http.Request, origin, serverURL string) bool {
 	return false
 }
 
-// audit records mutating calls, logins and denials.
+// audit records a call: mutating calls, logins, denials and what raw handlers ask for.
 func (a *API) audit(c *Call, status int, err error) {
 	r := c.route
-	denied := status == http.StatusForbidden
-	if !isMutating(r.Method) && !denied {
-		return
+	action, resource := r.Action, r.Resource
+	if c.action != "" {
+		action = c.action
+	}
+	if c.resourceType != "" {
+		resource = c.resourceType
 	}
 	e := &store.AuditEvent{
-		IP: c.gin.ClientIP(), RequestID: requestID(c.gin), Method: r.Method, Path: c.gin.Request.URL.Path,
-		Action: r.Action, ResourceType: r.Resource, ResourceID: c.resourceID, ResourceName: c.resourceName,
+		IP: c.gin.ClientIP(), RequestID: requestID(c.gin), Method: c.gin.Request.Method, Path: c.gin.Request.URL.Path,
+		Action: action, ResourceType: resource, ResourceID: c.resourceID, ResourceName: c.resourceName,
 		StatusCode: status, Result: store.ResultSuccess, Summary: audit.Summarize(c.body),
 	}
 	if e.ResourceType == "" {

@@ -1,0 +1,367 @@
+// Package cluster manages the clusters KubeSpace reaches: importing them by kubeconfig (sealed at
+// rest), validating that they answer, probing their status, and handing every other package a
+// ready *rest.Config, so that everything above — typed and dynamic clients, discovery, informers,
+// logs, exec, server-side apply, Helm — is ordinary client-go.
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/errs"
+	"github.com/kubespace/kubespace/pkg/secretbox"
+	"github.com/kubespace/kubespace/pkg/store"
+)
+
+// adKubeconfig binds sealed kubeconfigs to their column.
+const adKubeconfig = "cluster/kubeconfig"
+
+// probeTimeout bounds one contact with a cluster's API server.
+const probeTimeout = 10 * time.Second
+
+var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// Service manages clusters. It is safe for concurrent use.
+type Service struct {
+	clusters store.Clusters
+	box      *secretbox.Box
+	log      *slog.Logger
+	now      func() time.Time
+
+	mu    sync.Mutex
+	conns map[int64]*conn
+	// onRemove hooks run when a cluster is deleted or its credentials change (informer caches
+	// drop what they hold for it).
+	onRemove []func(id int64)
+}
+
+// conn is a cluster's client configuration, valid while the row is unchanged.
+type conn struct {
+	updated time.Time
+	config  *rest.Config
+}
+
+// New returns the cluster service.
+func New(clusters store.Clusters, box *secretbox.Box, log *slog.Logger) *Service {
+	return &Service{clusters: clusters, box: box, log: log, now: time.Now, conns: map[int64]*conn{}}
+}
+
+// OnRemove registers fn to run when a cluster is deleted or its credentials are replaced.
+func (s *Service) OnRemove(fn func(id int64)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onRemove = append(s.onRemove, fn)
+}
+
+// CreateInput imports a cluster.
+type CreateInput struct {
+	Name        string `json:"name" required:"true"`
+	Description string `json:"description"`
+	// Kubeconfig is the YAML text; without one the cluster waits for its kube-agent.
+	Kubeconfig string `json:"kubeconfig"`
+	Context    string `json:"context"`
+}
+
+// UpdateInput edits a cluster; nil fields stay. A new kubeconfig replaces the credentials.
+type UpdateInput struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	Kubeconfig  *string `json:"kubeconfig"`
+	Context     *string `json:"context"`
+}
+
+func checkMeta(f errs.Fields, name, description *string) {
+	if name != nil && !namePattern.MatchString(*name) {
+		f.Add("name", "must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit")
+	}
+	if description != nil && utf8.RuneCountInString(*description) > 512 {
+		f.Add("description", "must be at most 512 characters")
+	}
+}
+
+// Create imports a cluster. With a kubeconfig the cluster must answer before it is stored.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*store.Cluster, error) {
+	f := errs.Fields{}
+	checkMeta(f, &in.Name, &in.Description)
+	if in.Kubeconfig == "" && in.Context != "" {
+		f.Add("context", "needs a kubeconfig")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	c := &store.Cluster{Name: in.Name, Description: in.Description, Mode: store.ClusterAgent, Status: store.ClusterPending,
+		StatusReason: "waiting for the kube-agent to connect"}
+	var st *store.ClusterStatus
+	if in.Kubeconfig != "" {
+		var err error
+		if st, err = s.useKubeconfig(ctx, c, in.Kubeconfig, in.Context); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.clusters.Create(ctx, c); err != nil {
+		if errs.Is(err, errs.Conflict) {
+			return nil, errs.Conflictf("a cluster named %q already exists", c.Name)
+		}
+		return nil, err
+	}
+	if st != nil {
+		if err := s.clusters.UpdateStatus(ctx, c.ID, *st); err != nil {
+			return nil, err
+		}
+		applyStatus(c, *st)
+	}
+	return c, nil
+}
+
+// useKubeconfig validates a kubeconfig, contacts the cluster with it and seals it into c.
+func (s *Service) useKubeconfig(ctx context.Context, c *store.Cluster, text, contextName string) (*store.ClusterStatus, error) {
+	p, err := parseKubeconfig(text, contextName)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := p.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	st := s.probe(ctx, rc)
+	if st.Status != store.ClusterConnected {
+		return nil, errs.Unprocessablef("cannot use the kubeconfig: %s", st.StatusReason).WithCode("cluster_unreachable")
+	}
+	data, err := p.bytes()
+	if err != nil {
+		return nil, err
+	}
+	c.Mode, c.Context, c.Server = store.ClusterDirect, p.context, p.server
+	c.KubeconfigSealed = s.box.Seal(data, adKubeconfig)
+	return &st, nil
+}
+
+// Update edits a cluster; a new kubeconfig is validated by contacting the cluster.
+func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*store.Cluster, error) {
+	f := errs.Fields{}
+	checkMeta(f, in.Name, in.Description)
+	if in.Context != nil && in.Kubeconfig == nil {
+		f.Add("context", "can only change together with a kubeconfig")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	c, err := s.clusters.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != nil {
+		c.Name = *in.Name
+	}
+	if in.Description != nil {
+		c.Description = *in.Description
+	}
+	var st *store.ClusterStatus
+	if in.Kubeconfig != nil {
+		contextName := ""
+		if in.Context != nil {
+			contextName = *in.Context
+		}
+		if st, err = s.useKubeconfig(ctx, c, *in.Kubeconfig, contextName); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.clusters.Update(ctx, c); err != nil {
+		if errs.Is(err, errs.Conflict) {
+			return nil, errs.Conflictf("a cluster named %q already exists", c.Name)
+		}
+		return nil, err
+	}
+	if st != nil {
+		s.forget(id)
+		if err := s.clusters.UpdateStatus(ctx, id, *st); err != nil {
+			return nil, err
+		}
+		applyStatus(c, *st)
+	}
+	return c, nil
+}
+
+// Delete removes a cluster. (Workspaces bound to it are checked by their owner through the
+// force flag once workspaces exist.)
+func (s *Service) Delete(ctx context.Context, id int64) (*store.Cluster, error) {
+	c, err := s.clusters.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.clusters.Delete(ctx, id); err != nil {
+		return nil, err
+	}
+	s.forget(id)
+	return c, nil
+}
+
+// Get returns a cluster.
+func (s *Service) Get(ctx context.Context, id int64) (*store.Cluster, error) {
+	return s.clusters.Get(ctx, id)
+}
+
+// List lists clusters; ids limits the result (nil: all).
+func (s *Service) List(ctx context.Context, ids []int64, opts store.ListOptions) (store.Page[store.Cluster], error) {
+	return s.clusters.List(ctx, store.ClusterFilter{IDs: ids}, opts)
+}
+
+// Name implements access.ScopeKind.
+func (s *Service) Name(ctx context.Context, id int64) (string, error) {
+	c, err := s.clusters.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return c.Name, nil
+}
+
+// Parent implements access.ScopeKind: clusters inherit only from the platform.
+func (s *Service) Parent(context.Context, int64) (access.Scope, bool, error) {
+	return access.Scope{}, false, nil
+}
+
+// RESTConfig returns the client configuration of a cluster, cached until the cluster changes.
+// Callers must not modify it (copy with rest.CopyConfig).
+func (s *Service) RESTConfig(ctx context.Context, id int64) (*rest.Config, error) {
+	c, err := s.clusters.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	cached := s.conns[id]
+	s.mu.Unlock()
+	if cached != nil && cached.updated.Equal(c.UpdatedAt) {
+		return cached.config, nil
+	}
+	if c.Mode != store.ClusterDirect {
+		return nil, errs.New(errs.Unavailable, "cluster %q is reached through its kube-agent, which has not connected", c.Name).WithCode("cluster_unavailable")
+	}
+	data, err := s.box.Open(c.KubeconfigSealed, adKubeconfig)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "cluster %d credentials cannot be opened", id)
+	}
+	p, err := loadStored(data)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := p.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	rc.UserAgent = "kubespace"
+	rc.QPS, rc.Burst = 50, 100
+	s.mu.Lock()
+	s.conns[id] = &conn{updated: c.UpdatedAt, config: rc}
+	s.mu.Unlock()
+	return rc, nil
+}
+
+func (s *Service) forget(id int64) {
+	s.mu.Lock()
+	delete(s.conns, id)
+	hooks := append([]func(int64){}, s.onRemove...)
+	s.mu.Unlock()
+	for _, h := range hooks {
+		h(id)
+	}
+}
+
+// probe contacts a cluster: its version and node count, or why it could not.
+func (s *Service) probe(ctx context.Context, rc *rest.Config) store.ClusterStatus {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	cfg := rest.CopyConfig(rc)
+	cfg.Timeout = probeTimeout
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return store.ClusterStatus{Status: store.ClusterError, StatusReason: err.Error()}
+	}
+	v, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		return store.ClusterStatus{Status: store.ClusterDisconnected, StatusReason: reason(err)}
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return store.ClusterStatus{Status: store.ClusterError, StatusReason: "listing nodes: " + reason(err), Version: v.GitVersion}
+	}
+	now := s.now().UTC()
+	return store.ClusterStatus{Status: store.ClusterConnected, Version: v.GitVersion, NodeCount: len(nodes.Items), LastSeenAt: &now}
+}
+
+func reason(err error) string {
+	msg := err.Error()
+	if strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate") {
+		return "TLS verification failed: " + msg
+	}
+	return msg
+}
+
+func applyStatus(c *store.Cluster, st store.ClusterStatus) {
+	c.Status, c.StatusReason, c.Version, c.NodeCount, c.LastSeenAt = st.Status, st.StatusReason, st.Version, st.NodeCount, st.LastSeenAt
+}
+
+// Run probes every direct cluster each interval until ctx ends, keeping status, version and node
+// count current.
+func (s *Service) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		all, err := s.clusters.All(ctx)
+		if err != nil {
+			s.log.WarnContext(ctx, "listing clusters for probes failed", "error", err)
+			continue
+		}
+		for _, c := range all {
+			if c.Mode != store.ClusterDirect {
+				continue
+			}
+			st := s.probeCluster(ctx, c.ID)
+			if st.Status != store.ClusterConnected && c.LastSeenAt != nil && st.LastSeenAt == nil {
+				st.LastSeenAt = c.LastSeenAt // keep when it was last reachable
+			}
+			if err := s.clusters.UpdateStatus(ctx, c.ID, st); err != nil && !errs.Is(err, errs.NotFound) {
+				s.log.WarnContext(ctx, "saving cluster status failed", "cluster_id", c.ID, "error", err)
+			}
+		}
+	}
+}
+
+func (s *Service) probeCluster(ctx context.Context, id int64) store.ClusterStatus {
+	rc, err := s.RESTConfig(ctx, id)
+	if err != nil {
+		return store.ClusterStatus{Status: store.ClusterError, StatusReason: err.Error()}
+	}
+	return s.probe(ctx, rc)
+}
+
+// Refresh probes one cluster now and saves what it saw.
+func (s *Service) Refresh(ctx context.Context, id int64) (*store.Cluster, error) {
+	c, err := s.clusters.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Mode != store.ClusterDirect {
+		return c, nil
+	}
+	st := s.probeCluster(ctx, id)
+	if err := s.clusters.UpdateStatus(ctx, id, st); err != nil {
+		return nil, err
+	}
+	applyStatus(c, st)
+	return c, nil
+}

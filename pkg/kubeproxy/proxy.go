@@ -1,0 +1,138 @@
+// Package kubeproxy forwards the Kubernetes API of a managed cluster — every verb, watches, logs,
+// exec/attach and port-forward over websocket or SPDY — on behalf of a KubeSpace user, after
+// checking the user's KubeSpace role for that very request. The client's own credentials never
+// reach the cluster; KubeSpace's stored credentials do.
+package kubeproxy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/proxy"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
+)
+
+// Proxies builds and caches one forwarding handler per cluster, so connections to each API
+// server are pooled across requests. A handler is rebuilt when the cluster's configuration
+// changes (the cluster service hands out a new *rest.Config then).
+type Proxies struct {
+	mu      sync.Mutex
+	handler map[int64]cached
+}
+
+type cached struct {
+	config  *rest.Config
+	handler *proxy.UpgradeAwareHandler
+}
+
+// New returns an empty proxy cache.
+func New() *Proxies { return &Proxies{handler: map[int64]cached{}} }
+
+// Forget drops the handler of a cluster that was deleted or got new credentials.
+func (p *Proxies) Forget(clusterID int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.handler, clusterID)
+}
+
+// strippedHeaders never travel from the client to the cluster: the cluster sees KubeSpace's
+// identity, and nothing the client sends may change that.
+var strippedHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization", "X-Remote-User", "X-Remote-Group"}
+
+// Serve forwards req to the cluster described by cfg. apiPath is the Kubernetes path (with a
+// leading slash); the query string is kept.
+func (p *Proxies) Serve(w http.ResponseWriter, req *http.Request, clusterID int64, cfg *rest.Config, apiPath string, onError func(error)) {
+	h, err := p.handlerFor(clusterID, cfg)
+	if err != nil {
+		onError(err)
+		return
+	}
+	out := req.Clone(req.Context())
+	out.URL.Path, out.URL.RawPath = apiPath, ""
+	for _, name := range strippedHeaders {
+		out.Header.Del(name)
+	}
+	for name := range out.Header {
+		if strings.HasPrefix(strings.ToLower(name), "impersonate-") {
+			out.Header.Del(name)
+		}
+	}
+	// The browser's Origin names KubeSpace, not the cluster; the API server does not need it.
+	out.Header.Del("Origin")
+	h.ServeHTTP(w, out)
+}
+
+func (p *Proxies) handlerFor(clusterID int64, cfg *rest.Config) (*proxy.UpgradeAwareHandler, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.handler[clusterID]; ok && c.config == cfg {
+		return c.handler, nil
+	}
+	target, err := url.Parse(cfg.Host)
+	if err != nil {
+		return nil, fmt.Errorf("cluster server %q: %w", cfg.Host, err)
+	}
+	if target.Path != "" && target.Path != "/" {
+		return nil, fmt.Errorf("cluster server %q: a path prefix is not supported by the proxy", cfg.Host)
+	}
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	upgrade, err := upgradeTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h := proxy.NewUpgradeAwareHandler(target, rt, false, false, responder{})
+	h.UpgradeTransport = upgrade
+	h.UseRequestLocation = true
+	h.UseLocationHost = true
+	// Watches and log follows must reach the client as they happen.
+	h.FlushInterval = -1
+	// A redirect from a cluster must not walk the server to another host with our credentials.
+	h.RejectForwardingRedirects = true
+	p.handler[clusterID] = cached{config: cfg, handler: h}
+	return h, nil
+}
+
+// upgradeTransport dials the API server over HTTP/1.1 (SPDY and websocket upgrades cannot ride
+// HTTP/2) with the cluster's TLS settings and credentials.
+func upgradeTransport(cfg *rest.Config) (proxy.UpgradeRequestRoundTripper, error) {
+	tc, err := cfg.TransportConfig()
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig, err := transport.TLSConfigFor(tc)
+	if err != nil {
+		return nil, err
+	}
+	dial := (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	if cfg.Dial != nil {
+		dial = cfg.Dial
+	}
+	rt := &http.Transport{TLSClientConfig: tlsConfig, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dial(ctx, network, addr)
+	}, Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: 10 * time.Second}
+	wrapped, err := transport.HTTPWrappersForConfig(tc, proxy.MirrorRequest)
+	if err != nil {
+		return nil, err
+	}
+	return proxy.NewUpgradeRequestRoundTripper(rt, wrapped), nil
+}
+
+type responder struct{}
+
+// Error answers a failure to reach the cluster as a Kubernetes-style Status, which kubectl prints.
+func (responder) Error(w http.ResponseWriter, _ *http.Request, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"ServiceUnavailable","code":502,"message":%q}`,
+		"KubeSpace could not reach the cluster: "+err.Error())
+}
