@@ -72,6 +72,12 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("PORT %d: %w", cfg.Port, err)
 	}
+	var tlsLn net.Listener
+	if cfg.TLSPort != 0 {
+		if tlsLn, err = net.Listen("tcp", ":"+strconv.Itoa(cfg.TLSPort)); err != nil {
+			return fmt.Errorf("TLS_PORT %d: %w", cfg.TLSPort, err)
+		}
+	}
 	mode := "embedded (SQLite in " + cfg.DataDir + ", in-process event bus)"
 	if !cfg.Embedded() {
 		mode = "MySQL " + cfg.MySQL.Addr()
@@ -81,11 +87,14 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("server started", "port", cfg.Port, "storage", mode, "version", version)
 	fmt.Printf("\nKubeSpace %s is running at http://localhost:%d\n  storage: %s\n", version, cfg.Port, mode)
+	if tlsLn != nil {
+		fmt.Printf("  HTTPS (kubectl through KubeSpace): https://localhost:%d\n", cfg.TLSPort)
+	}
 	if t := a.SetupToken(); t != "" {
 		fmt.Printf("  first-run setup token: %s\n  open the URL above and enter it to create the first admin.\n", t)
 	}
 	fmt.Println()
-	return a.Run(ctx, ln)
+	return a.Run(ctx, ln, tlsLn)
 }
 
 // resetPassword recovers a lost password on the server host: it needs the database

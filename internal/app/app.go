@@ -6,12 +6,15 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +33,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
 	"github.com/kubespace/kubespace/pkg/secretbox"
+	"github.com/kubespace/kubespace/pkg/servingcert"
 	"github.com/kubespace/kubespace/pkg/settings"
 	"github.com/kubespace/kubespace/pkg/store"
 	"github.com/kubespace/kubespace/pkg/store/database"
@@ -56,7 +60,9 @@ type App struct {
 	Clusters *cluster.Service
 	API      *httpapi.API
 	Registry *prometheus.Registry
-	log      *slog.Logger
+	// Cert serves the TLS port (nil when TLS_PORT=0).
+	Cert *servingcert.Certificate
+	log  *slog.Logger
 	// setupToken is the token guarding first-run setup while it is needed.
 	setupToken string
 }
@@ -110,6 +116,11 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	proxies := kubeproxy.New()
 	a.Clusters.OnRemove(proxies.Forget)
 	a.Audit = audit.New(a.Store.Audit, cfg.AuditRetention, log)
+	if cfg.TLSPort != 0 {
+		if a.Cert, err = loadCert(cfg); err != nil {
+			return nil, err
+		}
+	}
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.API, err = httpapi.New(httpapi.Deps{
@@ -120,6 +131,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		Health: []httpapi.HealthCheck{{Name: "database", Check: a.DB.Ping}, {Name: "event_bus", Check: a.Bus.Ping}},
 		Log:    log, Metrics: a.Registry, Gatherer: a.Registry, Version: opts.Version,
 		TrustedProxies: cfg.TrustedProxies, ServerURL: cfg.ServerURL, Console: opts.Console,
+		TLSPort: cfg.TLSPort, ServingCA: servingCA(cfg, a.Cert),
 	})
 	if err != nil {
 		return nil, err
@@ -152,6 +164,36 @@ func (a *App) openDatabase(ctx context.Context) error {
 		return fmt.Errorf("migrate database: %w", err)
 	}
 	return nil
+}
+
+// loadCert returns the operator's certificate or the generated one in DATA_DIR.
+func loadCert(cfg *config.Server) (*servingcert.Certificate, error) {
+	if cfg.TLSCertFile != "" {
+		return servingcert.Load(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSCAFile)
+	}
+	var hosts []string
+	if h, err := os.Hostname(); err == nil {
+		hosts = append(hosts, h)
+	}
+	if cfg.ServerURL != "" {
+		if u, err := url.Parse(cfg.ServerURL); err == nil {
+			hosts = append(hosts, u.Hostname())
+		}
+	}
+	c, err := servingcert.LoadOrGenerate(filepath.Join(cfg.DataDir, "tls"), hosts)
+	if err != nil {
+		return nil, fmt.Errorf("serving certificate in DATA_DIR: %w", err)
+	}
+	return c, nil
+}
+
+// servingCA is the CA minted kubeconfigs embed: the operator's TLS_CA_FILE, or the generated CA
+// unless SERVER_URL points elsewhere (a load balancer with its own certificate).
+func servingCA(cfg *config.Server, c *servingcert.Certificate) []byte {
+	if c == nil || (cfg.ServerURL != "" && cfg.TLSCAFile == "") {
+		return nil
+	}
+	return c.CAPEM
 }
 
 // secretKey returns the configured key, or in embedded mode the key file in DATA_DIR.
@@ -201,24 +243,37 @@ func (a *App) makeSetupToken(ctx context.Context) (string, error) {
 	return identity.NewSetupToken(), nil
 }
 
-// Run serves HTTP on ln and runs background maintenance until ctx ends, then shuts down
-// gracefully within the configured timeout.
-func (a *App) Run(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+// Run serves HTTP on ln (and HTTPS on tlsLn when not nil) and runs background maintenance until
+// ctx ends, then shuts down gracefully within the configured timeout. No write timeout is set:
+// watches, log follows and exec sessions stream for as long as they last.
+func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
+	serve := func(l net.Listener, tlsCfg *tls.Config) {
+		srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			TLSConfig: tlsCfg, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+		g.Go(func() error {
+			var err error
+			if tlsCfg != nil {
+				err = srv.ServeTLS(l, "", "")
+			} else {
+				err = srv.Serve(l)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	serve(ln, nil)
+	if tlsLn != nil && a.Cert != nil {
+		serve(tlsLn, &tls.Config{Certificates: []tls.Certificate{a.Cert.TLS}, MinVersion: tls.VersionTLS12})
+	}
 	g.Go(func() error { return a.Audit.Run(gctx) })
 	g.Go(func() error { return a.Clusters.Run(gctx, 30*time.Second) })
 	g.Go(func() error {

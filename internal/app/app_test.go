@@ -36,7 +36,7 @@ func start(t *testing.T, env map[string]string) *running {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, ln) }()
+	go func() { done <- a.Run(ctx, ln, nil) }()
 	stopped := false
 	stop := func() {
 		if stopped {

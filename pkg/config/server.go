@@ -13,12 +13,18 @@ import (
 
 // Server is the configuration of the server binary.
 type Server struct {
-	Port       int
-	DataDir    string
-	MySQL      MySQL
-	Redis      Redis
-	ServerURL  string // public URL used in agent manifests and kubeconfigs; empty: from the request
-	SetupToken string // preset first-run setup token; generated when empty
+	Port int
+	// TLSPort serves the same API and console over HTTPS (0: off). kubectl sends credentials
+	// only over HTTPS, so kubeconfigs minted by KubeSpace point here.
+	TLSPort     int
+	TLSCertFile string // with TLSKeyFile: the operator's certificate; else a generated one
+	TLSKeyFile  string
+	TLSCAFile   string // CA embedded in minted kubeconfigs when the certificate is from a private CA
+	DataDir     string
+	MySQL       MySQL
+	Redis       Redis
+	ServerURL   string // public URL used in agent manifests and kubeconfigs; empty: from the request
+	SetupToken  string // preset first-run setup token; generated when empty
 	// SecretKey is the AES key sealing secrets at rest (nil in embedded mode until the key file
 	// is loaded or generated in DataDir).
 	SecretKey     []byte
@@ -51,6 +57,10 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	l := newLoader("server", getenv)
 	var secretKey, proxies string
 	l.integer(&c.Port, "PORT", 8080, "HTTP port")
+	l.integer(&c.TLSPort, "TLS_PORT", 8443, "HTTPS port (0 disables; needed for kubectl through KubeSpace)")
+	l.str(&c.TLSCertFile, "TLS_CERT_FILE", "", "TLS certificate (PEM); a self-signed one is generated in DATA_DIR when unset")
+	l.str(&c.TLSKeyFile, "TLS_KEY_FILE", "", "TLS private key (PEM)")
+	l.str(&c.TLSCAFile, "TLS_CA_FILE", "", "CA of TLS_CERT_FILE, embedded in minted kubeconfigs")
 	l.str(&c.DataDir, "DATA_DIR", "./data", "data directory (embedded database, generated key)")
 	l.str(&c.MySQL.Host, "MYSQL_HOST", "", "MySQL host or host:port; unset uses the embedded SQLite database")
 	l.integer(&c.MySQL.Port, "MYSQL_PORT", 3306, "MySQL port")
@@ -83,6 +93,15 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	}
 	add(checkPort("PORT", c.Port))
 	add(checkPort("MYSQL_PORT", c.MySQL.Port))
+	if c.TLSPort != 0 {
+		add(checkPort("TLS_PORT", c.TLSPort))
+		if c.TLSPort == c.Port {
+			add(fmt.Errorf("TLS_PORT=%d: must differ from PORT", c.TLSPort))
+		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		add(errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together"))
+	}
 	add(checkURL("SERVER_URL", c.ServerURL))
 	c.ServerURL = strings.TrimRight(c.ServerURL, "/")
 	if c.DataDir == "" {

@@ -68,8 +68,11 @@ type Deps struct {
 	// TrustedProxies are passed to gin: only they may set X-Forwarded-For.
 	TrustedProxies []string
 	// ServerURL, when set, is the public origin accepted by the CSRF check besides the Host.
-	ServerURL  string
-	SessionTTL int // seconds, for the cookie's Max-Age
+	ServerURL string
+	// TLSPort and ServingCA let minted kubeconfigs reach the HTTPS port (kubectl sends
+	// credentials only over HTTPS) and trust its certificate.
+	TLSPort   int
+	ServingCA []byte
 	// Console serves the embedded web console for paths outside the API (nil: none).
 	Console http.Handler
 }

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,17 +150,10 @@ func (a *API) kubeconfig(c *Call, in *KubeconfigInput) (*Kubeconfig, error) {
 		return nil, err
 	}
 	c.Audit(tok.ID, tok.Name)
-	base := a.deps.ServerURL
-	if base == "" {
-		scheme := "http"
-		if c.Request().TLS != nil {
-			scheme = "https"
-		}
-		base = scheme + "://" + c.Request().Host
-	}
 	name := "kubespace-" + cl.Name
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: base + Prefix + "/clusters/" + c.Param("id") + "/proxy"}
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: a.publicURL(c) + Prefix + "/clusters/" + c.Param("id") + "/proxy",
+		CertificateAuthorityData: a.deps.ServingCA}
 	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tok.Token}
 	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 	cfg.CurrentContext = name
@@ -226,4 +221,24 @@ func subresource(d kubeproxy.Decision) string {
 		return ""
 	}
 	return "/" + d.Info.Subresource
+}
+
+// publicURL is where clients outside reach this server over HTTPS when possible: SERVER_URL, else
+// the request's own host on the TLS port (kubectl never sends credentials over plain HTTP).
+func (a *API) publicURL(c *Call) string {
+	if a.deps.ServerURL != "" {
+		return a.deps.ServerURL
+	}
+	req := c.Request()
+	if req.TLS != nil {
+		return "https://" + req.Host
+	}
+	if a.deps.TLSPort == 0 {
+		return "http://" + req.Host
+	}
+	host := req.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return "https://" + net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(a.deps.TLSPort))
 }

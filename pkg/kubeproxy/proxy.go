@@ -82,6 +82,8 @@ func (p *Proxies) handlerFor(clusterID int64, cfg *rest.Config) (*proxy.UpgradeA
 	if target.Path != "" && target.Path != "/" {
 		return nil, fmt.Errorf("cluster server %q: a path prefix is not supported by the proxy", cfg.Host)
 	}
+	// A root path of "/" (not "") keeps the handler from redirecting GET /api to /api/.
+	target.Path = "/"
 	rt, err := rest.TransportFor(cfg)
 	if err != nil {
 		return nil, err
