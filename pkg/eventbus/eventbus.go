@@ -13,7 +13,8 @@ import (
 	"errors"
 )
 
-// ErrClosed is returned by every operation on a Bus or Consumer after it has been closed.
+// ErrClosed is returned by every operation but Close on a Bus or Consumer after it has been
+// closed, and by a Receive that Close interrupted.
 var ErrClosed = errors.New("eventbus: closed")
 
 // Message is one delivery.
@@ -71,8 +72,9 @@ type Bus interface {
 // Receive, Ack and Close are safe for concurrent use; Close unblocks a waiting Receive.
 type Consumer interface {
 	// Receive blocks until a message is available, ctx ends (ctx.Err()) or the Consumer or Bus is
-	// closed (ErrClosed). Other errors are transient (the backing store is unreachable); the
-	// Consumer stays usable and the caller should retry after a pause.
+	// closed (ErrClosed). A message that arrives just as ctx ends may still be returned. Other
+	// errors are transient (the backing store is unreachable); the Consumer stays usable and the
+	// caller should retry after a pause.
 	Receive(ctx context.Context) (Message, error)
 
 	// Ack marks the message with this ID as handled for the group, so it is never delivered again.

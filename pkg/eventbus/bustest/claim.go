@@ -3,6 +3,7 @@ package bustest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,6 +20,7 @@ func RunLongClaimTimeout(t *testing.T, newBus func(t *testing.T) eventbus.Bus) {
 	}{
 		{"streams/close hands messages on without waiting for the claim timeout", testPromptRelease},
 		{"streams/held message is not claimed before the claim timeout", testNoEarlyClaim},
+		{"streams/close during receive strands nothing", testCloseDuringReceive},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,4 +61,21 @@ func testNoEarlyClaim(t *testing.T, b eventbus.Bus) {
 	holder := consumer(t, b, "s", "g", "holder")
 	require.Equal(t, ids[0], receive(t, holder).ID)
 	requireNothing(t, consumer(t, b, "s", "g", "other"))
+}
+
+// testCloseDuringReceive closes a consumer while its Receive waits. Whatever that wait was doing
+// must be over when Close returns; otherwise a message appended next could still reach the closed
+// consumer and sit unacknowledged until the claim timeout.
+func testCloseDuringReceive(t *testing.T, b eventbus.Bus) {
+	c1 := consumer(t, b, "s", "g", "c1")
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c1.Receive(t.Context())
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // most likely waiting by now; the test holds either way
+	require.NoError(t, c1.Close())
+	ids := appendAll(t, b, "s", "after close")
+	require.Equal(t, ids[0], receive(t, consumer(t, b, "s", "g", "c2")).ID)
+	require.ErrorIs(t, <-errc, eventbus.ErrClosed)
 }

@@ -193,6 +193,8 @@ func (b *Bus) run(ctx context.Context, s *subscription) {
 			if m, ok := reply.(*redis.Message); ok {
 				s.box.Put(eventbus.Message{Topic: s.topic, Payload: []byte(m.Payload)})
 			}
+		case errors.Is(err, redis.ErrClosed):
+			return // the caller closed the client; closing the channel tells the subscriber
 		case errors.As(err, &nerr) && nerr.Timeout():
 			_ = s.ps.Ping(ctx) // a failed ping makes go-redis reconnect and resubscribe
 		default:
@@ -252,11 +254,15 @@ func (b *Bus) Close() error {
 	}
 	b.closed = true
 	for s := range b.subs {
-	_ = s
+		s.cancel()
 	}
 	consumers := b.consumers
 	b.consumers = nil
 	b.mu.Unlock()
+	// Stop every consumer's Receive first, so that their waits for Redis overlap.
+	for c := range consumers {
+		c.cancel()
+	}
 	var errs []error
 	for c := range consumers {
 		errs = append(errs, c.Close())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,9 +39,14 @@ func newStore(t *testing.T) testStore {
 
 // client returns a new client closed when the test ends.
 func (s testStore) client(t *testing.T) redis.UniversalClient {
-	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{s.addr}})
+	// Named, so a test can find its own connections among other tests'.
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{s.addr}, ClientName: s.clientName()})
 	t.Cleanup(func() { _ = client.Close() })
 	return client
+}
+
+func (s testStore) clientName() string {
+	return strings.ReplaceAll(strings.TrimSuffix(s.prefix, ":"), ":", "-")
 }
 
 // open returns a new Bus, with its own client, on the store.
@@ -100,4 +106,46 @@ func TestStreamIsCapped(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n, int64(100))
 	require.Less(t, n, int64(1000), "stream length after 2000 appends with MaxLen 100")
+}
+
+// A subscription outlives its Redis connection: go-redis redials and resubscribes, and the
+// subscriber misses at most the nudges published while it was away.
+func TestSubscriptionSurvivesDroppedConnection(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	b := s.open(t, testOptions)
+	ctx := t.Context()
+	ch, err := b.Subscribe(ctx, "t")
+	require.NoError(t, err)
+
+	admin := redis.NewClient(&redis.Options{Addr: s.addr})
+	defer admin.Close()
+	list, err := admin.ClientList(ctx).Result()
+	require.NoError(t, err)
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		if strings.Contains(line, " name="+s.clientName()+" ") && strings.Contains(line, " cmd=subscribe ") {
+			id := strings.TrimPrefix(strings.Fields(line)[0], "id=")
+			require.NoError(t, admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err())
+			killed++
+		}
+	}
+	require.Equal(t, 1, killed, "subscriber connections found")
+
+	// Nudges sent before the resubscription are lost, so keep nudging until one arrives.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case m, ok := <-ch:
+			require.True(t, ok, "subscription closed after a dropped connection")
+			require.Equal(t, "again", string(m.Payload))
+			return
+		case <-tick.C:
+			require.NoError(t, b.Publish(ctx, "t", []byte("again")))
+		case <-timeout:
+			t.Fatal("no nudge after the connection was dropped")
+		}
+	}
 }
