@@ -32,6 +32,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/httpapi"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
+	"github.com/kubespace/kubespace/pkg/resources"
 	"github.com/kubespace/kubespace/pkg/secretbox"
 	"github.com/kubespace/kubespace/pkg/servingcert"
 	"github.com/kubespace/kubespace/pkg/settings"
@@ -51,15 +52,16 @@ type Options struct {
 
 // App is a wired server.
 type App struct {
-	Config   *config.Server
-	DB       *database.DB
-	Store    store.Store
-	Bus      eventbus.Bus
-	Identity *identity.Service
-	Audit    *audit.Log
-	Clusters *cluster.Service
-	API      *httpapi.API
-	Registry *prometheus.Registry
+	Config    *config.Server
+	DB        *database.DB
+	Store     store.Store
+	Bus       eventbus.Bus
+	Identity  *identity.Service
+	Audit     *audit.Log
+	Clusters  *cluster.Service
+	Resources *resources.Browser
+	API       *httpapi.API
+	Registry  *prometheus.Registry
 	// Cert serves the TLS port (nil when TLS_PORT=0).
 	Cert *servingcert.Certificate
 	log  *slog.Logger
@@ -115,6 +117,8 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	authz.RegisterKind(store.ScopeCluster, a.Clusters)
 	proxies := kubeproxy.New()
 	a.Clusters.OnRemove(proxies.Forget)
+	a.Resources = resources.New(a.Clusters, resources.Options{}, log)
+	a.Clusters.OnRemove(a.Resources.Forget)
 	a.Audit = audit.New(a.Store.Audit, cfg.AuditRetention, log)
 	if cfg.TLSPort != 0 {
 		if a.Cert, err = loadCert(cfg); err != nil {
@@ -127,7 +131,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		Identity: a.Identity, Authorizer: authz, Bindings: access.NewBindings(authz, a.Store.RoleBindings, a.Store.Users),
 		Audit:    a.Audit,
 		Settings: httpapi.SettingsServices{Secrets: settings.NewSecrets(a.Store.Secrets, box), Registries: settings.NewRegistries(a.Store.Registries, box)},
-		Clusters: a.Clusters, Proxies: proxies,
+		Clusters: a.Clusters, Proxies: proxies, Resources: a.Resources,
 		Health: []httpapi.HealthCheck{{Name: "database", Check: a.DB.Ping}, {Name: "event_bus", Check: a.Bus.Ping}},
 		Log:    log, Metrics: a.Registry, Gatherer: a.Registry, Version: opts.Version,
 		TrustedProxies: cfg.TrustedProxies, ServerURL: cfg.ServerURL, Console: opts.Console,
@@ -276,6 +280,7 @@ func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 	}
 	g.Go(func() error { return a.Audit.Run(gctx) })
 	g.Go(func() error { return a.Clusters.Run(gctx, 30*time.Second) })
+	g.Go(func() error { return a.Resources.Run(gctx) })
 	g.Go(func() error {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

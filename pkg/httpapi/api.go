@@ -20,6 +20,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/cluster"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
+	"github.com/kubespace/kubespace/pkg/resources"
 )
 
 // Prefix is where the API lives.
@@ -48,7 +49,9 @@ type Route struct {
 	// Example is a valid input (body or query), used in the OpenAPI document, the permission
 	// matrix test and fuzz seeds.
 	Example any
-	Handler Handler
+	// Response documents the body of a Raw handler that writes JSON itself.
+	Response any
+	Handler  Handler
 }
 
 // Deps are the services the API fronts.
@@ -60,6 +63,7 @@ type Deps struct {
 	Settings   SettingsServices
 	Clusters   *cluster.Service
 	Proxies    *kubeproxy.Proxies
+	Resources  *resources.Browser
 	Health     []HealthCheck
 	Log        *slog.Logger
 	Metrics    prometheus.Registerer
@@ -119,6 +123,7 @@ func New(deps Deps) (*API, error) {
 	a.registerAudit()
 	a.registerSettings()
 	a.registerClusters()
+	a.registerResources()
 	return a, nil
 }
 
@@ -157,7 +162,7 @@ func (a *API) register(r *Route) {
 			r.Status = http.StatusNoContent
 		}
 	}
-	if r.Example != nil {
+	if _, raw := r.Handler.(rawHandler); !raw && r.Example != nil {
 		in, _ := r.Handler.types()
 		if reflect.TypeOf(r.Example) != in {
 			panic(fmt.Sprintf("route %s %s: example is %T, input is %s", r.Method, r.Path, r.Example, in))

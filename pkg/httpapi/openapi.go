@@ -111,10 +111,19 @@ func (a *API) operation(r *Route, method string, doc *openapi3.T, schemaFor func
 				addQueryParams(op, in)
 			}
 		}
+		if _, raw := r.Handler.(rawHandler); raw && r.Example != nil && !hasBody(method) {
+			addQueryParams(op, reflect.TypeOf(r.Example))
+		}
 		resp := openapi3.NewResponse().WithDescription(http.StatusText(r.Status))
 		switch {
 		case out == reflect.TypeFor[OpenAPIDocument]():
 			resp.WithJSONSchema(openapi3.NewObjectSchema())
+		case out == reflect.TypeFor[RawOutput]() && r.Response != nil:
+			s, err := schemaFor(reflect.TypeOf(r.Response))
+			if err != nil {
+				return nil, err
+			}
+			resp.WithJSONSchemaRef(s)
 		case out == reflect.TypeFor[RawOutput]():
 			resp.WithDescription("The Kubernetes API's own response (any status and content type)")
 			resp.Content = openapi3.NewContentWithSchema(openapi3.NewSchema(), []string{"*/*"})
@@ -129,7 +138,7 @@ func (a *API) operation(r *Route, method string, doc *openapi3.T, schemaFor func
 		for _, st := range errorStatuses(r, method, req) {
 			op.AddResponse(st, openapi3.NewResponse().WithDescription(http.StatusText(st)).WithJSONSchemaRef(errRef))
 		}
-		if out == reflect.TypeFor[RawOutput]() {
+		if out == reflect.TypeFor[RawOutput]() && r.Response == nil {
 			// Errors past KubeSpace's own checks come from Kubernetes in its Status format.
 			op.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("A Kubernetes response").
 				WithContent(openapi3.NewContentWithSchema(openapi3.NewSchema(), []string{"*/*"}))})

@@ -71,9 +71,21 @@ func fixtures(t *testing.T, admin, caller *apitest.Client) map[string]func() str
 			// An agent cluster whose agent never connected: allowed callers get 503, not 401/403.
 			return apitest.Path("/clusters/%d/proxy/api/v1/namespaces", create("/api/v1/clusters", map[string]any{"name": uniq("c")}))
 		},
+		"/clusters/:id/kinds":               agentCluster(create, uniq, "/clusters/%d/kinds"),
+		"/clusters/:id/overview":            agentCluster(create, uniq, "/clusters/%d/overview"),
+		"/clusters/:id/resources/:resource": agentCluster(create, uniq, "/clusters/%d/resources/pods"),
+		"/clusters/:id/apply":               agentCluster(create, uniq, "/clusters/%d/apply"),
 		"/image-registries/:id": func() string {
 			return apitest.Path("/image-registries/%d", create("/api/v1/image-registries", map[string]any{"registry": uniq("r") + ".example.com"}))
 		},
+	}
+}
+
+// agentCluster makes a cluster whose agent never connected: allowed callers get 503 from the
+// routes that need the cluster, which is neither 401 nor 403.
+func agentCluster(create func(string, any) int64, uniq func(string) string, format string) func() string {
+	return func() string {
+		return apitest.Path(format, create("/api/v1/clusters", map[string]any{"name": uniq("c")}))
 	}
 }
 

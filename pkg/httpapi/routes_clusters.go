@@ -202,6 +202,9 @@ func (a *API) proxy(c *Call) error {
 	}
 	var proxyErr error
 	a.deps.Proxies.Serve(c.Writer(), c.Request(), c.scope.ID, rc, apiPath, func(err error) { proxyErr = err })
+	if d.Write && d.Info.IsResourceRequest && c.gin.Writer.Status() < 400 {
+		a.deps.Resources.Touched(c.scope.ID, d.Info.APIGroup, d.Info.Resource)
+	}
 	return proxyErr
 }
 
