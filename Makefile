@@ -9,7 +9,7 @@ BINARIES := $(notdir $(wildcard cmd/*))
 PORT ?= 8080
 DATA_DIR ?= ./data
 
-.PHONY: build ui run test test-go test-ui lint clean
+.PHONY: build ui run test test-go test-ui lint bench demo kube-testenv clean
 
 ## build: the console (ui/dist) and every binary under cmd/ into bin/, statically (CGO_ENABLED=0)
 build: ui
@@ -28,16 +28,28 @@ ui:
 run: build
 	PORT=$(PORT) DATA_DIR=$(DATA_DIR) bin/server
 
-## test: every test — Go (race, real MariaDB/Redis) and the console in Chromium; skips fail
-test: lint
+## test: every test — Go (race, real MariaDB/Redis/Kubernetes) and the console in Chromium; skips fail
+test: lint kube-testenv
 	@hack/deps.sh mariadb redis chromium node
 	@hack/gotest.sh
 	@$(MAKE) --no-print-directory test-ui
 
 ## test-go: the Go tests only
-test-go:
+test-go: kube-testenv
 	@hack/deps.sh mariadb redis
 	@hack/gotest.sh
+
+## kube-testenv: build (once, cached outside the repo) the Kubernetes test environment
+kube-testenv:
+	@hack/kube-testenv.sh build
+
+## bench: cached cluster lists vs. the API server and kubectl with 10,000 pods (writes docs/benchmarks.md)
+bench: kube-testenv
+	go run ./hack/bench
+
+## demo: a test cluster with sample workloads, imported into the KubeSpace at KUBESPACE_URL
+demo: kube-testenv
+	@hack/demo.sh
 
 ## test-ui: build the console and the server, then run the browser tests against it
 test-ui: build
