@@ -31,6 +31,16 @@
 #     Images (no pulls from the internet): `docker.io/library/busybox:testenv` (Debian's
 #     busybox-static, all applets, entrypoint `sh`) and `registry.k8s.io/pause:3.10` (the sandbox
 #     image). Pods must use `imagePullPolicy: Never`.
+#   * pods on kwok nodes have no containers: `kubectl logs/exec` on them reach kwok, which answers
+#     "no logs/exec found" (no ClusterLogs/ClusterExec configured). Use the real node for those.
+#   * host changes while the real node runs (all removed by `down`): bridge kstestenv0, the
+#     `k8s.io` cgroups, /run/containerd/s/<shim sockets>, /var/log/containers/<symlinks>,
+#     /var/lib/cni/results/<sandbox files>, /var/lib/kubelet/device-plugins/kubelet.sock (the last
+#     three are paths the kubelet/libcni hardcode). Everything else lives in the state dir.
+#
+# Host ports: a block of 10 in 20000-24999 per cluster, derived from the name's hash (see
+# <state>/ports.env). Timing on 2 cores: cold (empty caches) ~14 min of building, warm `up` ~5 s
+# (with the real node), `down` ~4 s (kwok only) to ~9 s (real node).
 #
 # Real-node rule: KUBE_TESTENV_REAL_NODE unset (or "auto") → only the cluster named "default" asks
 # for the real node; "1" → this cluster asks for it whatever its name; "0" → never. A cluster that
@@ -48,10 +58,17 @@
 #   KUBE_TESTENV_REAL_NODE  see above
 #   KUBE_TESTENV_KEEP_ON_FAILURE=1   do not tear down a cluster whose `up` failed (to debug)
 #   KUBE_TESTENV_USER_PID   set by pkg/kubetestenv: registers that PID as a user of the cluster
+#   KUBE_TESTENV_KEEP=1     `release` never takes a cluster down
+#
+# Clusters started by hand (`up` without KUBE_TESTENV_USER_PID) are "pinned": `release` leaves
+# them alone; only `down`/`down-all` remove them. Lock files stay in <run>/.locks (see lock_cluster).
 #
 # Progress goes to stderr; only the kubeconfig path goes to stdout. Exit code 3 means a
 # prerequisite is missing (no Go toolchain to build, not root for apt, module proxy unreachable…),
 # so callers can skip instead of fail.
+
+# Probes are called indirectly (wait_until, traps), which shellcheck reports as unreachable.
+# shellcheck disable=SC2317
 set -euo pipefail
 
 # ----------------------------------------------------------------------------------------------
@@ -80,7 +97,8 @@ readonly APT_PACKAGES=(runc containernetworking-plugins busybox-static openssl i
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 readonly ASSETS="$SCRIPT_DIR/kube-testenv"
-readonly SCRIPT_PATH="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
+SCRIPT_PATH="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
+readonly SCRIPT_PATH
 
 CACHE_ROOT=${KUBESPACE_CACHE:-$HOME/.cache/kubespace}
 CACHE_DIR="$CACHE_ROOT/kube-$KUBE_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-containerd-$CONTAINERD_VERSION"
@@ -110,15 +128,19 @@ set_name() {
   STATE="$RUN_ROOT/$NAME"
 }
 
-kc() { "$BIN/kubectl" --kubeconfig "$STATE/kubeconfig" --request-timeout=20s "$@"; }
+# kubectl for the script itself; its discovery cache stays in the state dir, not ~/.kube/cache.
+kc() { "$BIN/kubectl" --kubeconfig "$STATE/kubeconfig" --cache-dir "$STATE/kube-cache" --request-timeout=20s "$@"; }
 
 # Field 22 of /proc/<pid>/stat (start time in clock ticks). Stored next to each PID so that
-# `down` never signals an unrelated process that reused a recorded PID.
+# `down` never signals an unrelated process that reused a recorded PID. Fails for a zombie
+# (exited, not yet reaped): it no longer runs.
 proc_starttime() {
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   stat=${stat##*) }
+  # shellcheck disable=SC2086 # word splitting intended: the fields of /proc/<pid>/stat
   set -- $stat
+  [[ $1 != Z ]] || return 1
   echo "${20}"
 }
 
@@ -170,13 +192,40 @@ stop_pidfile() {
   rm -f "$f"
 }
 
-# wait_until <seconds> <description> <cmd...>: poll every 0.2 s.
+# stop_pidfiles <grace seconds> <pidfile...>: stop_pidfile for several processes at once (each
+# control-plane process takes 1-3 s to shut down gracefully; in sequence that adds up to ~10 s).
+stop_pidfiles() {
+  local grace=$1 f pid start i alive
+  shift
+  for f in "$@"; do
+    if pid_alive "$f"; then
+      read -r pid start <"$f"
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
+  for ((i = 0; i < grace * 10; i++)); do
+    alive=0
+    for f in "$@"; do if pid_alive "$f"; then alive=1; fi; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for f in "$@"; do stop_pidfile "$f" 1; done
+}
+
+# wait_until <seconds> <description> <process name|-> <cmd...>: poll <cmd> every 0.2 s (its
+# output discarded). Gives up early, showing its log, if the named process (pids/<name>) died.
+# Returns 1 on timeout, 2 if the process died.
 wait_until() {
-  local secs=$1 what=$2
-  shift 2
+  local secs=$1 what=$2 proc=$3
+  shift 3
   local deadline=$((SECONDS + secs))
   until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
+    if [[ $proc != - ]] && ! pid_alive "$STATE/pids/$proc"; then
+      warn "$proc exited while waiting for: $what (log: $STATE/logs/$proc.log)"
+      tail -n 25 "$STATE/logs/$proc.log" >&2 || true
+      return 2
+    fi
+    ((SECONDS < deadline)) || { warn "timed out after $secs s waiting for: $what"; return 1; }
     sleep 0.2
   done
   log "$what"
@@ -283,7 +332,8 @@ install_built() {
 }
 
 build_kube() {
-  local want=($1) tmp pkgs=() b v
+  local want tmp pkgs=() b v
+  read -ra want <<<"$1"
   prepare_k8s_module || return $?
   tmp=$(mktemp -d "$CACHE_DIR/tmp/kube.XXXXXX")
   for b in "${want[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
@@ -330,7 +380,8 @@ build_kwok() {
 }
 
 build_containerd() {
-  local want=($1) tmp rc=0 pkgs=() b
+  local want tmp rc=0 pkgs=() b
+  read -ra want <<<"$1"
   for b in "${want[@]}"; do pkgs+=("github.com/containerd/containerd/v2/cmd/$b@$CONTAINERD_VERSION"); done
   tmp=$(mktemp -d "$CACHE_DIR/tmp/containerd.XXXXXX")
   # CGO_ENABLED=0: no C toolchain needed; runc itself is Debian's (the proxy-built one lacks seccomp).
@@ -360,7 +411,7 @@ ensure_binaries() {
   kube=$(missing_bins "${KUBE_BINS[@]}")
   if [[ -n $kube || -n $(missing_bins etcd kwok "${CONTAINERD_BINS[@]}") || ! -f $CACHE_DIR/kwok-stages.yaml ]]; then
     command -v go >/dev/null || unavailable "binaries missing in $BIN and no Go toolchain to build them"
-    log "building into $BIN (cold: ~10 min on 2 cores; logs in $CACHE_DIR/logs)"
+    log "building into $BIN (cold: ~10-14 min on 2 cores; logs in $CACHE_DIR/logs)"
     local kpid="" opid="" krc=0 orc=0
     if [[ -n $kube ]]; then
       log "  kubernetes $KUBE_VERSION: $kube"
@@ -401,6 +452,9 @@ ensure_binaries() {
 # ----------------------------------------------------------------------------------------------
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
+# Debian's architecture names match OCI's for amd64 and arm64 (the machines this runs on).
+image_arch() { dpkg --print-architecture 2>/dev/null || echo amd64; }
+
 # add_blob <layout dir> <file> → prints "digest size" after moving the file into blobs/sha256.
 add_blob() {
   local dir=$1 f=$2 d s
@@ -416,7 +470,9 @@ add_blob() {
 build_images() {
   local busybox_ver archive
   busybox_ver=$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)
-  archive="$CACHE_DIR/images/testenv-images-busybox-${busybox_ver//[^A-Za-z0-9.]/_}.oci.tar"
+  local arch
+  arch=$(image_arch)
+  archive="$CACHE_DIR/images/testenv-images-$arch-busybox-${busybox_ver//[^A-Za-z0-9.]/_}.oci.tar"
   if [[ ! -s $archive ]]; then
     [[ -x /bin/busybox ]] || { echo "/bin/busybox missing (apt-get install busybox-static)" >&2; return 1; }
     mkdir -p "$CACHE_DIR/images"
@@ -446,13 +502,13 @@ build_images() {
       else
         cfgjson='{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]}'
       fi
-      printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"hack/kube-testenv.sh from Debian busybox-static %s"}]}' \
-        "$cfgjson" "$ldigest" "$busybox_ver" >"$work/config.json"
+      printf '{"architecture":"%s","os":"linux","created":"1970-01-01T00:00:00Z","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"hack/kube-testenv.sh from Debian busybox-static %s"}]}' \
+        "$arch" "$cfgjson" "$ldigest" "$busybox_ver" >"$work/config.json"
       read -r cdigest csize < <(add_blob "$work/layout" "$work/config.json")
       printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
         "$cdigest" "$csize" "$layer" >"$work/manifest.json"
       read -r mdigest msize < <(add_blob "$work/layout" "$work/manifest.json")
-      manifests+="${manifests:+,}{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$mdigest\",\"size\":$msize,\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"},\"annotations\":{\"io.containerd.image.name\":\"$name\",\"org.opencontainers.image.ref.name\":\"${name##*:}\"}}"
+      manifests+="${manifests:+,}{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$mdigest\",\"size\":$msize,\"platform\":{\"architecture\":\"$arch\",\"os\":\"linux\"},\"annotations\":{\"io.containerd.image.name\":\"$name\",\"org.opencontainers.image.ref.name\":\"${name##*:}\"}}"
     done
     printf '{"imageLayoutVersion":"1.0.0"}' >"$work/layout/oci-layout"
     printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s]}' "$manifests" >"$work/layout/index.json"
@@ -555,11 +611,12 @@ EOF
 # ports every time) and moved to the next block while any port in it is busy or reserved by
 # another live cluster. Ports 20000-24999 stay below the kernel's ephemeral range (32768+).
 # ----------------------------------------------------------------------------------------------
-readonly PORT_BLOCKS=500 PORT_BASE=20000 PORT_STRIDE=10
+readonly PORT_BLOCKS=500 PORT_RANGE_START=20000 PORT_STRIDE=10
 
 choose_ports() {
   mkdir -p "$RUN_ROOT"
-  exec 7>"$RUN_ROOT/.ports.lock"
+  mkdir -p "$RUN_ROOT/.locks"
+  exec 7>"$RUN_ROOT/.locks/ports.lock"
   flock 7
   local h idx i p ok taken=" " f
   for f in "$RUN_ROOT"/*/ports.env; do
@@ -569,7 +626,7 @@ choose_ports() {
   h=$(printf '%s' "$NAME" | cksum | cut -d' ' -f1)
   for ((i = 0; i < PORT_BLOCKS; i++)); do
     idx=$(((h + i) % PORT_BLOCKS))
-    p=$((PORT_BASE + idx * PORT_STRIDE))
+    p=$((PORT_RANGE_START + idx * PORT_STRIDE))
     [[ $taken == *" $p "* ]] && continue
     ok=1
     for ((j = 0; j < PORT_STRIDE; j++)); do port_free $((p + j)) || { ok=0; break; }; done
@@ -580,7 +637,6 @@ ETCD_CLIENT_PORT=$p
 ETCD_PEER_PORT=$((p + 1))
 APISERVER_PORT=$((p + 2))
 KWOK_NODE_PORT=$((p + 3))
-KWOK_SERVER_PORT=$((p + 4))
 KUBELET_PORT=$((p + 5))
 KUBELET_HEALTHZ_PORT=$((p + 6))
 EOF
@@ -588,7 +644,7 @@ EOF
     exec 7>&-
     return 0
   done
-  die "no free block of $PORT_STRIDE ports in $PORT_BASE-$((PORT_BASE + PORT_BLOCKS * PORT_STRIDE))"
+  die "no free block of $PORT_STRIDE ports in $PORT_RANGE_START-$((PORT_RANGE_START + PORT_BLOCKS * PORT_STRIDE))"
 }
 
 # ----------------------------------------------------------------------------------------------
@@ -601,9 +657,9 @@ start_etcd() {
     --initial-cluster "$NAME=http://127.0.0.1:$ETCD_PEER_PORT" --initial-cluster-state new \
     --unsafe-no-fsync --log-level warn
   # Test data is disposable: skipping fsync makes etcd (and so every write) much faster.
-  wait_until 30 "etcd healthy" etcd_healthy || { require_alive etcd; die "etcd not healthy after 30 s"; }
+  wait_until 30 "etcd healthy" etcd etcd_healthy || die "etcd did not become healthy"
 }
-etcd_healthy() { require_alive etcd && curl -sf "http://127.0.0.1:$ETCD_CLIENT_PORT/health" | grep -q '"health":"true"'; }
+etcd_healthy() { curl -sf "http://127.0.0.1:$ETCD_CLIENT_PORT/health" | grep -q '"health":"true"'; }
 
 start_apiserver() {
   local p="$STATE/pki"
@@ -623,10 +679,9 @@ start_apiserver() {
   # --endpoint-reconciler-type=none: a loopback advertise address is refused otherwise.
   # Hostname first: the real node is "localhost" (the kubelet refuses a loopback node IP) and the
   # kwok nodes are created with Hostname "localhost" too, so logs/exec reach 127.0.0.1:<port>.
-  wait_until 90 "kube-apiserver ready" apiserver_ready || { require_alive kube-apiserver; die "kube-apiserver not ready after 90 s"; }
+  wait_until 90 "kube-apiserver ready" kube-apiserver apiserver_ready || die "kube-apiserver did not become ready"
 }
 apiserver_ready() {
-  require_alive kube-apiserver || return 1
   [[ $(curl -s --max-time 3 --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key" \
     "https://127.0.0.1:$APISERVER_PORT/readyz") == ok ]]
 }
@@ -671,21 +726,17 @@ build_kwok_stages() {
 start_kwok() {
   local cfg="$STATE/kwok/kwok.yaml"
   mkdir -p "$STATE/kwok"
-  {
-    cat <<EOF
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokConfiguration
-options:
-  nodeLeaseDurationSeconds: 40
-EOF
-    cat "$CACHE_DIR/kwok-stages.yaml"
-  } >"$cfg"
+  # Only stages in the file: a KwokConfiguration document would replace kwok's defaults wholesale
+  # (e.g. lease parallelism 0 → "must be greater than 0"); options are given as flags instead.
+  cp "$CACHE_DIR/kwok-stages.yaml" "$cfg"
   write_kubeconfig "$STATE/kwok.kubeconfig" admin "$APISERVER_PORT"
+  # kwok serves the fake nodes' kubelet API (logs, exec, metrics) on --server-address; --node-port
+  # is only what it writes into the nodes' status, so both are the same port.
   # HOME points into the state dir: kwok reads/writes ~/.kwok, which must not be shared.
   start_proc kwok env HOME="$STATE/kwok" "$BIN/kwok" --config "$cfg" --kubeconfig "$STATE/kwok.kubeconfig" \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-    --node-ip 127.0.0.1 --node-port "$KWOK_NODE_PORT" --server-address "127.0.0.1:$KWOK_SERVER_PORT" \
-    --cidr "$KWOK_POD_CIDR" \
+    --node-ip 127.0.0.1 --node-port "$KWOK_NODE_PORT" --server-address "127.0.0.1:$KWOK_NODE_PORT" \
+    --cidr "$KWOK_POD_CIDR" --node-lease-duration-seconds 40 \
     --tls-cert-file "$STATE/pki/node-serving.crt" --tls-private-key-file "$STATE/pki/node-serving.key"
 }
 
@@ -709,7 +760,7 @@ metadata:
   labels:
     type: kwok
     $REAL_NODE_LABEL: kwok
-    kubernetes.io/arch: amd64
+    kubernetes.io/arch: $(image_arch)
     kubernetes.io/os: linux
     kubernetes.io/hostname: kwok-node-$i
 spec: {}
@@ -723,10 +774,9 @@ status:
   capacity: {cpu: "32", memory: 256Gi, pods: "$pods", ephemeral-storage: 1Ti}
 EOF
   done | kc create -f - >/dev/null
-  wait_until 60 "$n kwok node(s) Ready" kwok_nodes_ready "$n" || die "kwok nodes not Ready after 60 s (log: $STATE/logs/kwok.log)"
+  wait_until 60 "$n kwok node(s) Ready" kwok kwok_nodes_ready "$n" || die "kwok nodes did not become Ready"
 }
 kwok_nodes_ready() {
-  require_alive kwok || return 1
   local ready
   ready=$(kc get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)
   ((ready >= $1))
@@ -795,9 +845,11 @@ real_node_preflight() {
   grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || { echo "kernel has no overlayfs"; return 1; }
   [[ -d /sys/fs/cgroup ]] || { echo "no cgroup filesystem"; return 1; }
   command -v ip >/dev/null || { echo "ip (iproute2) missing"; return 1; }
+  # We own the real node now (claim_real_node), so a bridge of our name is a leftover of a run
+  # that was killed before its `down`: remove it rather than refuse to start.
   if ip link show "$CNI_BRIDGE" >/dev/null 2>&1; then
-    echo "bridge $CNI_BRIDGE already exists (left over? remove it with: ip link del $CNI_BRIDGE)"
-    return 1
+    log "removing leftover bridge $CNI_BRIDGE"
+    ip link delete "$CNI_BRIDGE" >&2 || { echo "cannot delete leftover bridge $CNI_BRIDGE"; return 1; }
   fi
   return 0
 }
@@ -887,14 +939,23 @@ ctr_() { "$BIN/ctr" --address "$STATE/containerd/containerd.sock" "$@"; }
 start_containerd() {
   write_containerd_config
   # What exists before we start, so `down` only deletes what appeared during the run.
-  ls /var/run/netns 2>/dev/null | grep '^cni-' >"$STATE/netns-before" || true
+  local ns
+  : >"$STATE/netns-before"
+  for ns in /var/run/netns/cni-*; do
+    if [[ -e $ns ]]; then basename "$ns" >>"$STATE/netns-before"; fi
+  done
   [[ -d /run/containerd ]] || touch "$STATE/created-run-containerd"
+  # Host paths the kubelet/CNI use whatever we configure: note which ones we create, to remove them.
   [[ -d /var/log/containers ]] || touch "$STATE/created-var-log-containers"
+  [[ -d /var/lib/kubelet ]] || touch "$STATE/created-var-lib-kubelet"
+  [[ -d /var/lib/cni ]] || touch "$STATE/created-var-lib-cni"
   # PATH: containerd finds containerd-shim-runc-v2 on PATH.
   start_proc containerd env PATH="$BIN:/usr/sbin:/usr/bin:/sbin:/bin" "$BIN/containerd" --config "$STATE/containerd/config.toml"
-  wait_until 30 "containerd up" containerd_ready || { tail -n 30 "$STATE/logs/containerd.log" >&2; echo "containerd did not start"; return 1; }
+  if ! wait_until 30 "containerd up" containerd ctr_ version; then
+    echo "containerd did not start (log: $STATE/logs/containerd.log)"
+    return 1
+  fi
 }
-containerd_ready() { pid_alive "$STATE/pids/containerd" && ctr_ version; }
 
 import_images() {
   local archive
@@ -905,8 +966,8 @@ import_images() {
   flock 8
   archive=$(build_images)
   exec 8>&-
-  ctr_ -n k8s.io images import --platform linux/amd64 "$archive" >&2
-  if ! ctr_ -n k8s.io images ls -q | grep -qx "$PAUSE_IMAGE"; then
+  ctr_ -n k8s.io images import --platform "linux/$(image_arch)" "$archive" >>"$STATE/logs/image-import.log" 2>&1
+  if ! ctr_ -n k8s.io images ls -q 2>/dev/null | grep -qx "$PAUSE_IMAGE"; then
     echo "image import did not create $PAUSE_IMAGE"
     return 1
   fi
@@ -951,7 +1012,7 @@ registerWithTaints:
 - {key: $REAL_NODE_TAINT_KEY, value: "true", effect: NoSchedule}
 serializeImagePulls: false
 # No KUBE-IPTABLES-HINT / KUBE-FIREWALL chains in the host's iptables (nothing here needs them,
-# and `down` could not tell them apart from a real kube-proxy's).
+# and down could not tell them apart from a real kube-proxy's).
 makeIPTablesUtilChains: false
 maxPods: 110
 staticPodPath: ""
@@ -959,11 +1020,13 @@ EOF
   start_proc kubelet "$BIN/kubelet" --config "$k/config.yaml" --kubeconfig "$k/kubeconfig" \
     --root-dir "$k/root" --cert-dir "$k/pki" --hostname-override "$REAL_NODE_NAME" \
     --node-labels "$REAL_NODE_LABEL=real" --v=1
-  wait_until 90 "real node $REAL_NODE_NAME Ready" real_node_ready ||
-    { tail -n 30 "$STATE/logs/kubelet.log" >&2; echo "node $REAL_NODE_NAME not Ready after 90 s"; return 1; }
+  if ! wait_until 90 "real node $REAL_NODE_NAME Ready" kubelet real_node_ready; then
+    tail -n 30 "$STATE/logs/kubelet.log" >&2
+    echo "node $REAL_NODE_NAME did not become Ready (log: $STATE/logs/kubelet.log)"
+    return 1
+  fi
 }
 real_node_ready() {
-  pid_alive "$STATE/pids/kubelet" || return 1
   [[ $(kc get node "$REAL_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]
 }
 
@@ -987,7 +1050,7 @@ start_real_node() {
   if ! claim_real_node; then
     local owner
     read -r _ owner <"$REAL_NODE_OWNER" || true
-    set_real_status "taken: the machine's real node belongs to cluster '${owner:-?}' ($(head -c 300 "$REAL_NODE_OWNER"))"
+    set_real_status "taken: the machine's real node belongs to cluster '${owner:-?}' (state $(cut -d' ' -f1 "$REAL_NODE_OWNER"))"
     log "real node belongs to cluster '${owner:-?}'; this cluster has kwok nodes only"
     return 0
   fi
@@ -1005,7 +1068,7 @@ start_real_node() {
     return 0
   fi
   local why
-  why=$(tr '\n' ' ' <"$STATE/real-node-error" 2>/dev/null | tail -c 400 || true)
+  why=$(tr '\n' ' ' <"$STATE/real-node-error" 2>/dev/null | tail -c 400 | sed 's/ *$//' || true)
   warn "the real node could not start: ${why:-see $STATE/logs}. Continuing with control plane + kwok only."
   stop_real_node
   kc delete node "$REAL_NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
@@ -1031,7 +1094,10 @@ stop_real_node() {
   fi
   # 2. kubelet, 3. containerd (note the shims first: their PIDs are in the task bundles).
   stop_pidfile "$STATE/pids/kubelet" 15
-  local shims=() f pid socks=()
+  local shims=() f pid socks=() sandboxes=()
+  for f in "$STATE"/containerd/state/io.containerd.grpc.v1.cri/sandboxes/*/; do
+    [[ -d $f ]] && sandboxes+=("$(basename "$f")")
+  done
   for f in "$STATE"/containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
     [[ -f $f ]] || continue
     read -r pid <"$f" || continue
@@ -1068,7 +1134,9 @@ stop_real_node() {
   #    state dir, see netns_mounts_under_state_dir; this catches a containerd that ignored it).
   if [[ -f $STATE/netns-before ]]; then
     local ns
-    for ns in $(ls /var/run/netns 2>/dev/null | grep '^cni-' || true); do
+    for ns in /var/run/netns/cni-*; do
+      [[ -e $ns ]] || continue
+      ns=$(basename "$ns")
       grep -qx "$ns" "$STATE/netns-before" || ip netns delete "$ns" 2>/dev/null || true
     done
   fi
@@ -1087,7 +1155,18 @@ stop_real_node() {
   for f in "${socks[@]}"; do
     if [[ $f == /run/containerd/s/* ]]; then rm -f "$f"; fi
   done
+  # libcni caches results in /var/lib/cni/results/<network>-<sandbox id>-<ifname> (not configurable
+  # through containerd); normally removed by CNI DEL, left over if a sandbox was killed.
   rm -f /var/lib/cni/results/"$CNI_NETWORK"-* 2>/dev/null || true
+  for f in "${sandboxes[@]}"; do rm -f /var/lib/cni/results/*-"$f"-* 2>/dev/null || true; done
+  if [[ -f $STATE/created-var-lib-cni ]]; then
+    rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+  fi
+  # The kubelet's device-plugin socket path is a compile-time constant.
+  if ((owned)); then rm -f /var/lib/kubelet/device-plugins/kubelet.sock; fi
+  if [[ -f $STATE/created-var-lib-kubelet ]]; then
+    rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || true
+  fi
   for f in /var/log/containers/*.log; do
     [[ -L $f ]] || continue
     if [[ $(readlink "$f") == "$STATE/pod-logs/"* ]]; then rm -f "$f"; fi
@@ -1104,8 +1183,8 @@ stop_real_node() {
 
 # unmount_under <dir>: every mount point below <dir>, deepest first; lazily if busy.
 unmount_under() {
-  local dir=$1 m pass
-  for pass in 1 2 3; do
+  local dir=$1 m _
+  for _ in 1 2 3; do
     local mounts
     mounts=$(awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
     [[ -n $mounts ]] || return 0
@@ -1119,17 +1198,24 @@ unmount_under() {
 # ----------------------------------------------------------------------------------------------
 # Subcommands
 # ----------------------------------------------------------------------------------------------
+# Running = every recorded process alive and the API server ready. A cluster missing a process
+# (say kwok or the kubelet crashed) is not reused: `up` replaces it with a fresh one.
 cluster_running() {
-  [[ -f $STATE/kubeconfig && -f $STATE/ports.env ]] || return 1
-  pid_alive "$STATE/pids/etcd" && pid_alive "$STATE/pids/kube-apiserver" || return 1
+  [[ -f $STATE/kubeconfig && -f $STATE/ports.env && -f $STATE/pids/kube-apiserver ]] || return 1
+  local f
+  for f in "$STATE"/pids/*; do
+    pid_alive "$f" || return 1
+  done
   # shellcheck disable=SC1091
   source "$STATE/ports.env"
   apiserver_ready
 }
 
+# Lock files are kept (in <run>/.locks) even after `down`: deleting a lock file that another
+# process waits on would let a third one lock a new file with the same name.
 lock_cluster() {
-  mkdir -p "$RUN_ROOT"
-  exec 5>"$RUN_ROOT/$NAME.lock"
+  mkdir -p "$RUN_ROOT/.locks"
+  exec 5>"$RUN_ROOT/.locks/$NAME.lock"
   flock 5
 }
 
@@ -1137,7 +1223,7 @@ register_user() {
   local pid=${KUBE_TESTENV_USER_PID:-}
   if [[ -n $pid ]]; then
     mkdir -p "$STATE/users"
-    echo "$(proc_starttime "$pid" || echo 0)" >"$STATE/users/$pid"
+    proc_starttime "$pid" >"$STATE/users/$pid" || echo 0 >"$STATE/users/$pid"
   fi
 }
 
@@ -1161,11 +1247,16 @@ up_cleanup_on_failure() {
 cmd_up() {
   set_name "${1:-}"
   command -v flock >/dev/null || unavailable "flock (util-linux) missing"
-  ensure_packages || { command -v openssl >/dev/null && command -v ss >/dev/null || unavailable "openssl/iproute2 missing"; }
+  if ! ensure_packages; then
+    # Without root the packages cannot be installed; the control plane only needs these two.
+    if ! command -v openssl >/dev/null || ! command -v ss >/dev/null; then unavailable "openssl/iproute2 missing"; fi
+  fi
   ensure_binaries
   lock_cluster
   if cluster_running; then
     register_user
+    # Asked for by hand: from now on tests must not take it down under the person using it.
+    [[ -n ${KUBE_TESTENV_USER_PID:-} ]] || touch "$STATE/pinned"
     log "already running"
     echo "$STATE/kubeconfig"
     return 0
@@ -1189,7 +1280,7 @@ cmd_up() {
   start_kwok
   create_kwok_nodes
   start_real_node
-  wait_until 60 "default ServiceAccount exists" kc get serviceaccount default -n default ||
+  wait_until 60 "default ServiceAccount exists" kube-controller-manager kc get serviceaccount default -n default ||
     die "no default ServiceAccount after 60 s (kube-controller-manager log: $STATE/logs/kube-controller-manager.log)"
   local p
   for p in kube-controller-manager kube-scheduler kwok; do require_alive "$p"; done
@@ -1207,15 +1298,16 @@ cmd_up() {
 down_locked() {
   [[ -d $STATE ]] || { release_real_node; return 0; }
   stop_real_node
-  local p
-  # Reverse start order; kwok first so it stops reacting to deletions.
-  for p in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
-    stop_pidfile "$STATE/pids/$p" 10
-  done
-  # Anything else recorded (nothing today, but `down` stops exactly what was recorded).
+  # Everything but etcd at once (each takes 1-3 s to shut down; in sequence that was ~10 s), with
+  # etcd still up so the API server's shutdown does not hang on storage; then etcd. The data is
+  # thrown away, so a short grace before SIGKILL is enough. Covers anything else recorded in pids/
+  # too: `down` stops exactly what was recorded.
+  local p files=()
   for p in "$STATE"/pids/*; do
-    if [[ -f $p ]]; then stop_pidfile "$p" 10; fi
+    if [[ -f $p && $p != */etcd ]]; then files+=("$p"); fi
   done
+  if ((${#files[@]})); then stop_pidfiles 3 "${files[@]}"; fi
+  stop_pidfiles 1 "$STATE/pids/etcd"
   unmount_under "$STATE"
   rm -rf "$STATE"
 }
@@ -1228,7 +1320,6 @@ cmd_down() {
     down_locked
     log "down"
   fi
-  rm -f "$RUN_ROOT/$NAME.lock"
 }
 
 cmd_down_all() {
