@@ -298,8 +298,11 @@ func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 	return g.Wait()
 }
 
-// Close releases the database and the bus.
+// Close stops the cluster caches and releases the database and the bus.
 func (a *App) Close() {
+	if a.Resources != nil {
+		a.Resources.Close()
+	}
 	if a.Bus != nil {
 		_ = a.Bus.Close()
 	}

@@ -5,7 +5,9 @@ package audit
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kubespace/kubespace/pkg/store"
 )
@@ -29,9 +31,14 @@ func (l *Log) Record(ctx context.Context, e *store.AuditEvent) {
 	if e.Time.IsZero() {
 		e.Time = l.now().UTC()
 	}
+	// Cut every client-supplied value to its column: a value that does not fit would cost the
+	// whole record on MySQL (a failed login with a long username, a long path).
 	e.Summary = truncate(e.Summary, maxSummary)
 	e.ResourceName = truncate(e.ResourceName, 255)
 	e.Path = truncate(e.Path, 512)
+	e.Username = truncate(e.Username, 64)
+	e.ResourceID = truncate(e.ResourceID, 64)
+	e.IP = truncate(e.IP, 64)
 	// The request may have been cancelled by the client; the record must still be written.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -66,13 +73,18 @@ func (l *Log) Run(ctx context.Context) error {
 	}
 }
 
+// truncate returns s as valid UTF-8 of at most n bytes (so also at most n characters), ending
+// in "…" when cut. MySQL's utf8mb4 columns refuse broken UTF-8, which a path can carry.
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
 	}
-	// Cut on a rune boundary so the column never holds broken UTF-8.
-	for n > 0 && (s[n]&0xC0) == 0x80 {
+	const ellipsis = "…"
+	n -= len(ellipsis)
+	// Cut on a rune boundary.
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n] + "…"
+	return s[:n] + ellipsis
 }

@@ -51,7 +51,10 @@ type Route struct {
 	Example any
 	// Response documents the body of a Raw handler that writes JSON itself.
 	Response any
-	Handler  Handler
+	// KubernetesErrors answers errors as Kubernetes Status objects (the proxy speaks the
+	// Kubernetes API, and kubectl can show only a Status's message).
+	KubernetesErrors bool
+	Handler          Handler
 }
 
 // Deps are the services the API fronts.

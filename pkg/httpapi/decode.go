@@ -18,18 +18,106 @@ import (
 // decodeJSON decodes exactly one JSON object into dst, refusing unknown fields and trailing data,
 // and turns every decoding problem into a field-level message.
 func decodeJSON(body []byte, dst any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return errs.Invalidf("request body is required (a JSON object)").WithCode("invalid_json")
+	}
+	if trimmed[0] != '{' {
+		// Not only arrays and strings: a JSON null would decode into an all-zero input.
+		return errs.Invalidf("request body must be a JSON object").WithCode("invalid_json")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		if !errors.As(err, &syntax) && !errors.As(err, &typ) {
+			// encoding/json reports a bad time without naming its field.
+			if ferr := badTimeField(body, dst); ferr != nil {
+				return ferr
+			}
+		}
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errs.Invalidf("request body must hold a single JSON object").WithCode("invalid_json")
 	}
+	return timeFields(reflect.ValueOf(dst).Elem(), func(name string, f reflect.Value) error {
+		if f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				return nil
+			}
+			f = f.Elem()
+		}
+		if !representable(f.Interface().(time.Time)) {
+			return fieldErr(name, "must be a time between the years 0001 and 9999 in UTC")
+		}
+		return nil
+	})
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// representable reports whether t survives the round trip through JSON and the database: its
+// UTC year must have four digits (an offset can push 9999-12-31 into the year 10000).
+func representable(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
+}
+
+// timeFields calls fn with the JSON name and value of every time.Time or *time.Time field of
+// the struct v, including those of embedded structs.
+func timeFields(v reflect.Value, fn func(name string, f reflect.Value) error) error {
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if sf.Anonymous && sf.Type.Kind() == reflect.Struct {
+			if err := timeFields(v.Field(i), fn); err != nil {
+				return err
+			}
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if !sf.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		ft := sf.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft == timeType {
+			if err := fn(name, v.Field(i)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// badTimeField finds the time field of dst whose value in body is not an RFC 3339 string.
+func badTimeField(body []byte, dst any) error {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
+		return nil
+	}
+	return timeFields(reflect.ValueOf(dst).Elem(), func(name string, _ reflect.Value) error {
+		for k, v := range raw {
+			if !strings.EqualFold(k, name) || string(v) == "null" {
+				continue
+			}
+			var tm time.Time
+			if json.Unmarshal(v, &tm) != nil {
+				return fieldErr(name, "must be an RFC 3339 time string such as 2026-01-02T15:04:05Z")
+			}
+		}
+		return nil
+	})
 }
 
 func jsonError(err error) error {
@@ -67,7 +155,7 @@ func describe(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == reflect.TypeFor[time.Time]() {
+	if t == timeType {
 		return "an RFC 3339 time string"
 	}
 	switch t.Kind() {
@@ -114,9 +202,9 @@ func decodeQueryInto(q url.Values, v reflect.Value, f errs.Fields) {
 			fv.Set(reflect.New(fv.Type().Elem()))
 			fv = fv.Elem()
 		}
-		if fv.Type() == reflect.TypeFor[time.Time]() {
+		if fv.Type() == timeType {
 			tm, err := time.Parse(time.RFC3339, raw)
-			if err != nil {
+			if err != nil || !representable(tm) {
 				f.Add(name, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
 				continue
 			}

@@ -136,7 +136,14 @@ func (a *API) operation(r *Route, method string, doc *openapi3.T, schemaFor func
 		}
 		op.AddResponse(r.Status, resp)
 		for _, st := range errorStatuses(r, method, req) {
-			op.AddResponse(st, openapi3.NewResponse().WithDescription(http.StatusText(st)).WithJSONSchemaRef(errRef))
+			resp := openapi3.NewResponse().WithDescription(http.StatusText(st))
+			if r.KubernetesErrors {
+				resp.WithDescription(http.StatusText(st) + " (a Kubernetes Status object)")
+				resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewObjectSchema())
+			} else {
+				resp.WithJSONSchemaRef(errRef)
+			}
+			op.AddResponse(st, resp)
 		}
 		if out == reflect.TypeFor[RawOutput]() && r.Response == nil {
 			// Errors past KubeSpace's own checks come from Kubernetes in its Status format.

@@ -80,3 +80,29 @@ func methodNotAllowed(c *gin.Context) {
 	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Code: "method_not_allowed",
 		Message: "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 }
+
+// kubeReasons names statuses the way Kubernetes does, so kubectl prints "(Forbidden)" etc.
+var kubeReasons = map[int]string{
+	http.StatusBadRequest: "BadRequest", http.StatusUnauthorized: "Unauthorized", http.StatusForbidden: "Forbidden",
+	http.StatusNotFound: "NotFound", http.StatusConflict: "Conflict", http.StatusRequestEntityTooLarge: "RequestEntityTooLarge",
+	http.StatusUnprocessableEntity: "Invalid", http.StatusTooManyRequests: "TooManyRequests",
+	http.StatusServiceUnavailable: "ServiceUnavailable", http.StatusInternalServerError: "InternalError",
+}
+
+// writeKubeStatus answers an error as a Kubernetes Status, keeping KubeSpace's stable code as the
+// first cause, and returns the status code.
+func writeKubeStatus(c *gin.Context, log *slog.Logger, err error) int {
+	status, b := body(err, requestID(c))
+	if status == http.StatusInternalServerError {
+		log.ErrorContext(c.Request.Context(), "request failed", "error", err, "path", c.FullPath(), "request_id", requestID(c))
+	}
+	if e, ok := errs.As(err); ok && e.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
+	}
+	c.AbortWithStatusJSON(status, gin.H{
+		"kind": "Status", "apiVersion": "v1", "metadata": gin.H{}, "status": "Failure",
+		"message": "KubeSpace: " + b.Message, "reason": kubeReasons[status], "code": status,
+		"details": gin.H{"causes": []gin.H{{"reason": b.Code, "message": b.Message}}},
+	})
+	return status
+}

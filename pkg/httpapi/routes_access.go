@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/kubespace/kubespace/pkg/access"
@@ -32,7 +33,7 @@ func (a *API) scopeFromQuery(c *Call) (access.Scope, error) {
 	}
 	if sq.Scope == "" {
 		if sq.ScopeID != nil {
-			return access.Scope{}, errs.Invalidf("scope_id needs scope")
+			return access.Scope{}, fieldErr("scope", "is required with scope_id")
 		}
 		return access.Platform, nil
 	}
@@ -40,7 +41,7 @@ func (a *API) scopeFromQuery(c *Call) (access.Scope, error) {
 	if sq.ScopeID != nil {
 		id = *sq.ScopeID
 	}
-	s, err := access.ParseScope(sq.Scope, id)
+	s, err := parseScope(sq.Scope, id)
 	if err != nil {
 		return access.Scope{}, err
 	}
@@ -56,11 +57,28 @@ func (a *API) scopeFromBody(c *Call) (access.Scope, error) {
 	if err := json.Unmarshal(c.body, &b); err != nil {
 		return access.Scope{}, jsonError(err)
 	}
-	s, err := access.ParseScope(b.Scope, b.ScopeID)
+	s, err := parseScope(b.Scope, b.ScopeID)
 	if err != nil {
 		return access.Scope{}, err
 	}
 	return s, a.deps.Authorizer.Exists(c.Ctx, s)
+}
+
+// parseScope is access.ParseScope with the problem attributed to the scope or scope_id field.
+func parseScope(kind string, id int64) (access.Scope, error) {
+	s, err := access.ParseScope(kind, id)
+	if err != nil {
+		field := "scope_id"
+		if !slices.Contains(access.ScopeKinds, kind) {
+			field = "scope"
+		}
+		msg := err.Error()
+		if e, ok := errs.As(err); ok {
+			msg = e.Message
+		}
+		return s, fieldErr(field, "%s", msg)
+	}
+	return s, nil
 }
 
 func (a *API) registerAccess() {

@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/errs"
@@ -62,6 +65,13 @@ func (a *API) listResources(c *Call) error {
 	var q resources.Query
 	if err := decodeQuery(c.Request().URL.Query(), &q); err != nil {
 		return err
+	}
+	// The namespace becomes part of the path the permission check reads: it must be a name,
+	// not more path ("x/configmaps/y" would make a Secrets list look like a ConfigMap read).
+	if q.Namespace != "" {
+		if msgs := validation.IsDNS1123Label(q.Namespace); len(msgs) > 0 {
+			return fieldErr("namespace", "is not a namespace name: %s", strings.Join(msgs, "; "))
+		}
 	}
 	k, err := a.deps.Resources.Resolve(c.Ctx, c.scope.ID, c.Param("resource"))
 	if err != nil {

@@ -54,6 +54,8 @@ func (a *API) serveRaw(c *Call, raw rawHandler) {
 	if err != nil {
 		if c.gin.Writer.Written() {
 			a.deps.Log.WarnContext(c.Ctx, "streaming response failed", "error", err, "request_id", requestID(c.gin))
+		} else if c.route.KubernetesErrors {
+			status = writeKubeStatus(c.gin, a.deps.Log, err)
 		} else {
 			status = HTTPStatus(err)
 			writeError(c.gin, a.deps.Log, err)
@@ -70,6 +72,8 @@ func (a *API) run(c *Call) (any, error) {
 		var err error
 		c.body, err = io.ReadAll(http.MaxBytesReader(c.gin.Writer, c.gin.Request.Body, r.MaxBody))
 		if err != nil {
+			// Refused before anything else; authenticated only so the audit log names the sender.
+			_, _ = a.authenticate(c)
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				return nil, err

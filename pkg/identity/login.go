@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -47,10 +48,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput, client Client) (*Log
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	username := strings.TrimSpace(in.Username)
-	if len(username) > 64 {
-		username = username[:64]
-	}
+	// No username is longer than 64 bytes; cutting keeps the attempt within its column.
+	username := truncate(strings.TrimSpace(in.Username), 64)
 	now := s.now()
 	if err := s.checkRate(ctx, username, client.IP, now); err != nil {
 		return nil, err
@@ -178,9 +177,15 @@ func authErr(err error) error {
 	return err
 }
 
+// truncate returns s as valid UTF-8 of at most n bytes, cut on a rune boundary: MySQL's utf8mb4
+// columns refuse broken UTF-8 (a User-Agent header may carry any bytes).
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -16,6 +16,9 @@ type SetupInput struct {
 	SetupToken string `json:"setup_token" required:"true"`
 }
 
+// firstUserID is the id of the user setup creates.
+const firstUserID = 1
+
 // SetupNeeded reports whether no user exists yet.
 func (s *Service) SetupNeeded(ctx context.Context) (bool, error) {
 	n, err := s.users.Count(ctx)
@@ -35,8 +38,10 @@ func (s *Service) Setup(ctx context.Context, in SetupInput) (*store.User, error)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	// Both callers would need the setup token, so this only guards a double submit by the owner;
-	// the count inside the transaction is what keeps a second setup out.
+	// Both callers would need the setup token, so this only guards a double submit by the owner
+	// to one replica. The count alone does not keep out a second setup through another replica
+	// (MySQL counts without locking), the first user's fixed id does: the second insert of it
+	// fails.
 	s.setupMu.Lock()
 	defer s.setupMu.Unlock()
 	var u *store.User
@@ -55,9 +60,12 @@ func (s *Service) Setup(ctx context.Context, in SetupInput) (*store.User, error)
 		if err != nil {
 			return err
 		}
-		u = &store.User{Username: in.Username, Email: in.Email, PasswordHash: hash, Status: store.UserActive,
+		u = &store.User{ID: firstUserID, Username: in.Username, Email: in.Email, PasswordHash: hash, Status: store.UserActive,
 			IsSuper: true, Source: store.SourceLocal}
 		if err := s.users.Create(ctx, u); err != nil {
+			if errs.Is(err, errs.Conflict) {
+				return errs.Conflictf("setup is already done").WithCode("setup_done")
+			}
 			return fmt.Errorf("create first user: %w", err)
 		}
 		return s.bindings.Create(ctx, &store.RoleBinding{UserID: u.ID, Scope: store.ScopePlatform, Role: store.RoleAdmin, CreatedBy: u.ID})

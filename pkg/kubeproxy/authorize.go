@@ -2,6 +2,7 @@ package kubeproxy
 
 import (
 	"net/http"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/endpoints/request"
@@ -28,12 +29,29 @@ var readVerbs = map[string]bool{"get": true, "list": true, "watch": true}
 // interactive subresources run code or open connections inside the cluster: they count as writes.
 var interactive = map[string]bool{"exec": true, "attach": true, "portforward": true, "proxy": true}
 
+// discoveryPaths are the non-resource paths every viewer may read (Kubernetes grants them to
+// every authenticated user through system:discovery, system:public-info-viewer and
+// system:service-account-issuer-discovery).
+var discoveryPaths = []string{"/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz",
+	"/.well-known/openid-configuration", "/openid/v1/jwks"}
+
+func discoveryPath(path string) bool {
+	for _, p := range discoveryPaths {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // Decide maps a Kubernetes API request (its path below the proxy prefix) to the KubeSpace role it
 // needs in the cluster:
-//   - viewer: get/list/watch of everything except Secrets, and discovery;
+//   - viewer: get/list/watch of everything except Secrets, and discovery (API groups, versions,
+//     OpenAPI, health);
 //   - editor: every verb on namespaced resources, reading Secrets, exec/attach/port-forward and
 //     pods/services proxy;
-//   - admin: everything, including RBAC objects, cluster-scoped resources and node proxy.
+//   - admin: everything, including RBAC objects, cluster-scoped resources, node proxy and the
+//     API server's other non-resource paths (metrics, logs, profiling).
 func Decide(req *http.Request) (Decision, error) {
 	info, err := requestInfos.NewRequestInfo(req)
 	if err != nil {
@@ -43,10 +61,14 @@ func Decide(req *http.Request) (Decision, error) {
 	read := readVerbs[info.Verb]
 	switch {
 	case !info.IsResourceRequest:
-		// Discovery, /version, /openapi, /healthz: reads are harmless, anything else is admin.
-		d.Role, d.Write = access.Viewer, false
+		// Discovery, /version, /openapi, health: reads are harmless. Other paths (/metrics,
+		// /logs, /debug/pprof, /flagz...) are read with KubeSpace's own, often cluster-admin,
+		// credentials: admin only, as Kubernetes' view role grants none of them either.
+		d.Role, d.Write = access.Admin, false
 		if info.Verb != "get" && info.Verb != "head" && info.Verb != "options" {
-			d.Role, d.Write = access.Admin, true
+			d.Write = true
+		} else if discoveryPath(info.Path) {
+			d.Role = access.Viewer
 		}
 	case info.Subresource != "" && interactive[info.Subresource]:
 		d.Role, d.Write = access.Editor, true

@@ -44,7 +44,7 @@ func (p *Proxies) Forget(clusterID int64) {
 
 // strippedHeaders never travel from the client to the cluster: the cluster sees KubeSpace's
 // identity, and nothing the client sends may change that.
-var strippedHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization", "X-Remote-User", "X-Remote-Group"}
+var strippedHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
 // Serve forwards req to the cluster described by cfg. apiPath is the Kubernetes path (with a
 // leading slash); the query string is kept.
@@ -60,7 +60,8 @@ func (p *Proxies) Serve(w http.ResponseWriter, req *http.Request, clusterID int6
 		out.Header.Del(name)
 	}
 	for name := range out.Header {
-		if strings.HasPrefix(strings.ToLower(name), "impersonate-") {
+		// Impersonation and front-proxy identity headers (X-Remote-User/Group/Extra-*).
+		if l := strings.ToLower(name); strings.HasPrefix(l, "impersonate-") || strings.HasPrefix(l, "x-remote-") {
 			out.Header.Del(name)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -133,11 +134,30 @@ func (b *Browser) applyOne(ctx context.Context, cc *clusterCache, k Kind, obj *u
 	switch {
 	case !existed:
 		return "created", nil
+	case dryRun:
+		// A dry run stores nothing, so the resource version stays even when the object changes:
+		// compare the contents instead.
+		if sameObject(before, after) {
+			return "unchanged", nil
+		}
+		return "configured", nil
 	case after.GetResourceVersion() == before.GetResourceVersion():
 		return "unchanged", nil
 	default:
 		return "configured", nil
 	}
+}
+
+// sameObject compares two versions of an object, ignoring the bookkeeping an apply may touch
+// without changing anything (managedFields timestamps, the resource version).
+func sameObject(a, b *unstructured.Unstructured) bool {
+	strip := func(o *unstructured.Unstructured) map[string]any {
+		c := o.DeepCopy()
+		unstructured.RemoveNestedField(c.Object, "metadata", "managedFields")
+		unstructured.RemoveNestedField(c.Object, "metadata", "resourceVersion")
+		return c.Object
+	}
+	return equality.Semantic.DeepEqual(strip(a), strip(b))
 }
 
 // decodeDocuments splits multi-document YAML or JSON into objects, skipping empty documents and

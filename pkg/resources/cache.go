@@ -55,8 +55,28 @@ type clusterCache struct {
 	discovery discovery.CachedDiscoveryInterface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 
+	// discovered is when discovery was last (re)loaded, in unix nanoseconds (0: never).
+	discovered atomic.Int64
+
 	mu        sync.Mutex
 	informers map[schema.GroupVersionResource]*informer
+}
+
+// discoveryMaxAge bounds how long a cluster's discovery stays cached, so kinds added outside
+// KubeSpace (a CRD installed with kubectl or Helm) appear among the kinds without a restart.
+const discoveryMaxAge = 10 * time.Second
+
+// refreshDiscovery drops cached discovery (and the REST mapper built on it) once it is older
+// than discoveryMaxAge.
+func (cc *clusterCache) refreshDiscovery() {
+	now := time.Now().UnixNano()
+	last := cc.discovered.Load()
+	if now-last < int64(discoveryMaxAge) || !cc.discovered.CompareAndSwap(last, now) {
+		return
+	}
+	if last != 0 {
+		cc.mapper.Reset()
+	}
 }
 
 // informer caches one resource of one cluster.
@@ -231,16 +251,21 @@ func (b *Browser) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			b.mu.Lock()
-			for id, cc := range b.clusters {
-				cc.stopAll()
-				delete(b.clusters, id)
-			}
-			b.mu.Unlock()
+			b.Close()
 			return nil
 		case <-t.C:
 			b.stopIdle(time.Now().Add(-b.opts.IdleTimeout))
 		}
+	}
+}
+
+// Close stops every informer of every cluster.
+func (b *Browser) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for id, cc := range b.clusters {
+		cc.stopAll()
+		delete(b.clusters, id)
 	}
 }
 

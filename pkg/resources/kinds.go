@@ -41,6 +41,7 @@ func (b *Browser) Kinds(ctx context.Context, clusterID int64) ([]Kind, error) {
 	if err != nil {
 		return nil, err
 	}
+	cc.refreshDiscovery()
 	lists, err := cc.discovery.ServerPreferredResources()
 	if err != nil && len(lists) == 0 {
 		return nil, unreachable(err)

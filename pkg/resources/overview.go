@@ -3,8 +3,8 @@ package resources
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/api/resource"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Overview summarises a cluster for its landing page.

@@ -242,7 +242,7 @@ func decodeCursor(token, sortBy string) (cursor, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil || c.Sort != sortBy {
-		return c, errs.Invalidf("invalid continue token (it belongs to another sort or is corrupt)")
+		return c, fieldErr("continue", "is not a token from a previous page of this list with this sort (it is corrupt or belongs to another sort)")
 	}
 	return c, nil
 }
@@ -271,4 +271,3 @@ func (p *Page) WriteJSON(w io.Writer) error {
 	_, err := io.WriteString(w, "],"+string(tail[1:]))
 	return err
 }
-

@@ -1,0 +1,10 @@
+package resources
+
+import (
+	"testing"
+
+	"github.com/kubespace/kubespace/pkg/kubetestenv"
+)
+
+// TestMain releases the kube-testenv clusters the tests started (see pkg/kubetestenv).
+func TestMain(m *testing.M) { kubetestenv.Main(m) }
