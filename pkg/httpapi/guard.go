@@ -41,6 +41,10 @@ func (authenticatedGuard) Authorize(c *Call) (access.Scope, error) {
 	if c.Principal == nil {
 		return access.Scope{}, errLogin
 	}
+	if c.Principal.ClusterID != 0 {
+		// A token minted for a kubeconfig reaches its cluster and nothing else.
+		return access.Scope{}, errs.Forbiddenf("this API token is limited to the Kubernetes API of cluster %d", c.Principal.ClusterID).WithCode("token_limited")
+	}
 	return access.Platform, nil
 }
 func (authenticatedGuard) Requirement() Requirement { return Requirement{} }

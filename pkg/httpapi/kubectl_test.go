@@ -109,8 +109,14 @@ spec:
 		require.Equal(t, http.StatusForbidden, r.Status, "%s", r.Body)
 		r = e.kubeCall(t, limited, main, http.MethodGet, "/version", "", "", nil)
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-		// It cannot mint further tokens either.
-		require.Equal(t, http.StatusForbidden, limited.For(t).Do(http.MethodPost, "/api/v1/tokens", map[string]any{"name": "more"}).Status)
+		// It reaches nothing else of KubeSpace: no further tokens, no users, no settings.
+		for _, call := range []struct{ method, path string }{
+			{http.MethodPost, "/api/v1/tokens"}, {http.MethodGet, "/api/v1/tokens"}, {http.MethodGet, "/api/v1/users"},
+			{http.MethodGet, "/api/v1/users/me"}, {http.MethodGet, "/api/v1/clusters"}, {http.MethodGet, "/api/v1/secrets"},
+		} {
+			r := limited.For(t).Do(call.method, call.path, map[string]any{"name": "more"})
+			require.Equal(t, http.StatusForbidden, r.Status, "%s %s: %s", call.method, call.path, r.Body)
+		}
 	})
 
 	t.Run("revoked token", func(t *testing.T) {

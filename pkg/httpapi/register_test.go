@@ -11,6 +11,7 @@ import (
 // TestRegisterRequiresDeclarations: a route without a guard, or a mutating route without an
 // audit resource, cannot be registered.
 func TestRegisterRequiresDeclarations(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
 	a := &API{engine: gin.New()}
 	h := Do(func(*Call, *NoInput) (NoContent, error) { return NoContent{}, nil })
 	require.PanicsWithValue(t, "route GET /x declares no guard", func() {
