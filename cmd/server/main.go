@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+	"k8s.io/klog/v2"
 
 	"github.com/kubespace/kubespace/internal/app"
 	"github.com/kubespace/kubespace/pkg/config"
@@ -62,6 +63,8 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
+	// client-go logs (reflectors, the upgrade-aware proxy) go to the same JSON log.
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	a, err := app.New(ctx, cfg, app.Options{Log: log, Version: httpapi.VersionInfo{Version: version, Commit: commit},
 		Console: console.Handler(ui.Dist(), ui.Built())})
 	if err != nil {
