@@ -54,6 +54,9 @@ export default defineConfig({
         codeSplitting: {
           groups: [
             { name: 'element-plus', test: /node_modules[\\/](element-plus|@element-plus|@floating-ui|dayjs|lodash)/ },
+            // The editor and the terminal load only with the pages that use them.
+            { name: 'codemirror', test: /node_modules[\\/](@codemirror|codemirror|@lezer|@marijn|style-mod|w3c-keyname|crelt)/ },
+            { name: 'xterm', test: /node_modules[\\/]@xterm/ },
             { name: 'vendor', test: /node_modules/ },
           ],
         },

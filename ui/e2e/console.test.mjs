@@ -24,6 +24,11 @@ test('console', async (t) => {
   const errors = []
   page.on('pageerror', (err) => errors.push(err.message))
 
+  const openUsers = async () => {
+    await page.locator('[data-nav="users"]').click()
+    await page.waitForURL(/\/settings\/users$/)
+  }
+
   const setupForm = page.locator('.setup-card')
   const submitSetup = () => setupForm.locator('button[type="submit"]').click()
 
@@ -51,8 +56,11 @@ test('console', async (t) => {
   await step('setup with the right token signs the administrator in', async () => {
     await setupForm.locator('input[name="setup_token"]').fill(setupToken)
     await submitSetup()
-    await page.waitForURL(/\/settings\/users$/)
+    // The console opens on its home page, the clusters (none yet).
+    await page.waitForURL(/\/clusters$/)
     await page.locator('[data-test="user-menu"]', { hasText: ADMIN.username }).waitFor()
+    await page.locator('[data-test="clusters-table"]').waitFor()
+    await openUsers()
     await rowWith(page, 'users-table', ADMIN.username)
   })
 
@@ -97,8 +105,9 @@ test('console', async (t) => {
     await login.locator('input[name="username"]').fill(username)
     await login.locator('input[name="password"]').fill(password)
     await login.locator('button[type="submit"]').click()
-    await page.waitForURL(/\/settings\/users$/)
+    await page.waitForURL(/\/clusters$/)
     await page.locator('[data-test="user-menu"]', { hasText: username }).waitFor()
+    await openUsers()
   }
 
   await step('sign in with the right password', async () => {
@@ -106,8 +115,9 @@ test('console', async (t) => {
     await login.locator('input[name="username"]').fill(ADMIN.username)
     await login.locator('input[name="password"]').fill(ADMIN.password)
     await login.locator('button[type="submit"]').click()
-    await page.waitForURL(/\/settings\/users$/)
+    await page.waitForURL(/\/clusters$/)
     await page.locator('[data-test="user-menu"]', { hasText: ADMIN.username }).waitFor()
+    await openUsers()
   })
 
   await step('create a user', async () => {

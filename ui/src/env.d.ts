@@ -6,5 +6,7 @@ declare module 'vue-router' {
     public?: boolean
     title?: string
     area?: string
+    /** The page brings its own navigator; the shell hides its menu. */
+    ownNav?: boolean
   }
 }

@@ -2,9 +2,10 @@
 // router is built from the same list. A new area (Clusters, Workspaces,
 // Pipelines, ...) is one more entry here; nothing else needs to know about it.
 import type { Component } from 'vue'
-import type { RouteComponent } from 'vue-router'
-import { Document, Key, Lock, Box, User, UserFilled, Setting } from '@element-plus/icons-vue'
+import type { RouteComponent, RouteRecordRaw } from 'vue-router'
+import { Document, Key, Lock, Box, User, UserFilled, Setting, Platform, Monitor } from '@element-plus/icons-vue'
 import type { Role, Scope } from '@/api'
+import { clusterRoutes } from '@/views/clusters/routes'
 
 /** What a page may ask of the signed-in user to decide whether to show itself. */
 export interface Access {
@@ -33,12 +34,30 @@ export interface NavArea {
   title: string
   icon: Component
   pages: NavPage[]
+  /** Further pages of the area reached from its pages, not listed in the menu. */
+  routes?: RouteRecordRaw[]
 }
 
 const platformViewer = (a: Access) => a.hasRole('platform', 0, 'viewer')
 const platformEditor = (a: Access) => a.hasRole('platform', 0, 'editor')
 
 export const navAreas: NavArea[] = [
+  {
+    key: 'clusters',
+    title: 'nav.clustersArea',
+    icon: Platform,
+    pages: [
+      {
+        name: 'clusters',
+        path: 'clusters',
+        title: 'nav.clusters',
+        icon: Monitor,
+        // Everyone sees the clusters they hold a role in (the server filters the list).
+        component: () => import('@/views/clusters/ClustersView.vue'),
+      },
+    ],
+    routes: clusterRoutes,
+  },
   {
     key: 'settings',
     title: 'nav.settings',

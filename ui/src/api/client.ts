@@ -8,11 +8,23 @@
 
 export const API_BASE = '/api/v1'
 
-/** The error body every endpoint returns on failure. */
+/**
+ * The error body every endpoint returns on failure. Answers relayed from a
+ * cluster through the Kubernetes proxy are Kubernetes Status objects instead:
+ * a numeric `code`, a `reason` and a `message`.
+ */
 interface ErrorBody {
-  code?: string
+  code?: string | number
+  reason?: string
   message?: string
   details?: { fields?: Record<string, string> } & Record<string, unknown>
+}
+
+/** errorCode is the stable code of an error body: KubeSpace's own, or a Kubernetes reason. */
+function errorCode(body: ErrorBody, status: number): string {
+  if (typeof body.code === 'string' && body.code) return body.code
+  if (body.reason) return body.reason.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()
+  return `http_${status}`
 }
 
 /** ApiError is thrown for every non-2xx answer and for network failures (status 0). */
@@ -80,6 +92,8 @@ export function onUnauthorized(listener: (path: string) => void): () => void {
 export interface RequestOptions {
   query?: Query
   body?: unknown
+  /** The body's media type; JSON bodies default to application/json (patches differ). */
+  contentType?: string
   /** Do not notify the unauthorized listeners on 401 (login, session probe). */
   quiet401?: boolean
   signal?: AbortSignal
@@ -90,39 +104,67 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   const headers: Record<string, string> = { Accept: 'application/json' }
   const init: RequestInit = { method, headers, credentials: 'same-origin', signal: opts.signal }
   if (opts.body !== undefined) {
-    headers['Content-Type'] = 'application/json'
+    headers['Content-Type'] = opts.contentType ?? 'application/json'
     init.body = JSON.stringify(opts.body)
   }
-  let res: Response
+  const res = await send(`${API_BASE}${path}${buildQuery(opts.query)}`, init)
+  if (res.status === 204) return undefined as T
+  const text = await res.text()
+  const data = parseJSON(text)
+  if (!res.ok) throw failure(res, text, data, path, opts.quiet401)
+  return data as T
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
   try {
-    res = await fetch(`${API_BASE}${path}${buildQuery(opts.query)}`, init)
+    return await fetch(url, init)
   } catch (err) {
     if (err instanceof DOMException && err.name === 'AbortError') throw err
     throw new ApiError(0, 'network_error', err instanceof Error ? err.message : String(err))
   }
-  if (res.status === 204) return undefined as T
-  const text = await res.text()
-  let data: unknown = undefined
-  if (text) {
-    try {
-      data = JSON.parse(text)
-    } catch {
-      data = undefined
-    }
+}
+
+function parseJSON(text: string): unknown {
+  if (!text) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
   }
+}
+
+/** failure turns a non-2xx answer into an ApiError and tells the 401 listeners. */
+function failure(res: Response, text: string, data: unknown, path: string, quiet401?: boolean): ApiError {
+  const body = (data && typeof data === 'object' ? data : {}) as ErrorBody
+  const details = body.details && typeof body.details === 'object' ? body.details : {}
+  const error = new ApiError(
+    res.status,
+    errorCode(body, res.status),
+    body.message || text.trim().slice(0, 200) || res.statusText || `HTTP ${res.status}`,
+    details,
+    parseRetryAfter(res.headers.get('Retry-After')),
+  )
+  if (res.status === 401 && !quiet401) unauthorizedListeners.forEach((fn) => fn(path))
+  return error
+}
+
+/**
+ * stream opens a long-lived GET (a Kubernetes watch or a followed log) and
+ * returns the response once its headers arrived, for the caller to read
+ * `res.body`; a non-2xx answer throws ApiError like request does.
+ */
+export async function stream(path: string, query?: Query, signal?: AbortSignal): Promise<Response> {
+  const res = await send(`${API_BASE}${path}${buildQuery(query)}`, {
+    method: 'GET',
+    credentials: 'same-origin',
+    headers: { Accept: 'application/json, */*' },
+    signal,
+  })
   if (!res.ok) {
-    const body = (data && typeof data === 'object' ? data : {}) as ErrorBody
-    const error = new ApiError(
-      res.status,
-      body.code || `http_${res.status}`,
-      body.message || text.trim().slice(0, 200) || res.statusText || `HTTP ${res.status}`,
-      body.details ?? {},
-      parseRetryAfter(res.headers.get('Retry-After')),
-    )
-    if (res.status === 401 && !opts.quiet401) unauthorizedListeners.forEach((fn) => fn(path))
-    throw error
+    const text = await res.text()
+    throw failure(res, text, parseJSON(text), path)
   }
-  return data as T
+  return res
 }
 
 export const http = {
@@ -132,5 +174,7 @@ export const http = {
     request<T>('POST', path, { ...opts, body }),
   put: <T>(path: string, body?: unknown, opts: Omit<RequestOptions, 'body'> = {}) =>
     request<T>('PUT', path, { ...opts, body }),
-  del: (path: string) => request<void>('DELETE', path),
+  del: (path: string, query?: Query) => request<void>('DELETE', path, { query }),
+  patch: <T>(path: string, body: unknown, contentType: string) =>
+    request<T>('PATCH', path, { body, contentType }),
 }

@@ -1,14 +1,23 @@
 // Typed endpoint functions, one group per API area.
 import { http, type Query } from './client'
+import type { KubeObject } from './kube'
 import type {
+  ApplyResult,
   ApiToken,
   ApiTokenCreated,
   AuditEvent,
+  Cluster,
+  ClusterCreate,
+  ClusterKubeconfig,
+  ClusterOverview,
+  ClusterUpdate,
+  KindInfo,
   ImageRegistry,
   ImageRegistryWrite,
   List,
   LoginResult,
   Me,
+  ResourceList,
   Role,
   RoleBinding,
   Scope,
@@ -22,6 +31,7 @@ import type {
 
 export { ApiError, onUnauthorized } from './client'
 export * from './types'
+export * from './kube'
 
 export const setupApi = {
   status: () => http.get<{ needed: boolean }>('/setup', undefined, { quiet401: true }),
@@ -78,4 +88,21 @@ export const registriesApi = {
   update: (id: number, body: Partial<ImageRegistryWrite>) =>
     http.put<ImageRegistry>(`/image-registries/${id}`, body),
   remove: (id: number) => http.del(`/image-registries/${id}`),
+}
+
+export const clustersApi = {
+  list: (query: Query = {}) => http.get<List<Cluster>>('/clusters', query),
+  get: (id: number) => http.get<Cluster>(`/clusters/${id}`),
+  create: (body: ClusterCreate) => http.post<Cluster>('/clusters', body),
+  update: (id: number, body: ClusterUpdate) => http.put<Cluster>(`/clusters/${id}`, body),
+  remove: (id: number, force = false) => http.del(`/clusters/${id}`, { force: force || undefined }),
+  kubeconfig: (id: number, expiresInDays?: number) =>
+    http.post<ClusterKubeconfig>(`/clusters/${id}/kubeconfig`, { expires_in_days: expiresInDays }),
+  kinds: (id: number) => http.get<{ items: KindInfo[] }>(`/clusters/${id}/kinds`),
+  /** resources lists a kind from the server's cache; `resource` is "plural" or "plural.group". */
+  resources: <T = KubeObject>(id: number, resource: string, query: Query = {}) =>
+    http.get<ResourceList<T>>(`/clusters/${id}/resources/${resource}`, query),
+  overview: (id: number) => http.get<ClusterOverview>(`/clusters/${id}/overview`),
+  apply: (id: number, body: { yaml: string; namespace?: string; dry_run?: boolean }) =>
+    http.post<{ results: ApplyResult[] }>(`/clusters/${id}/apply`, body),
 }

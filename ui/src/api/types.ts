@@ -141,3 +141,70 @@ export interface VersionInfo {
   version: string
   commit: string
 }
+
+export type ClusterMode = 'direct' | 'agent'
+export type ClusterStatus = 'pending' | 'connected' | 'disconnected' | 'error'
+
+export interface Cluster {
+  id: number
+  name: string
+  description: string
+  mode: ClusterMode
+  context: string
+  server: string
+  status: ClusterStatus
+  status_reason: string
+  version: string
+  node_count: number
+  last_seen_at?: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface ClusterCreate {
+  name: string
+  description: string
+  kubeconfig?: string
+  context?: string
+}
+
+export type ClusterUpdate = Partial<ClusterCreate>
+
+export interface ClusterKubeconfig {
+  kubeconfig: string
+  token_id: number
+  expires_at: string
+}
+
+/** A resource kind from the cluster's discovery (`GET /clusters/{id}/kinds`). */
+export interface KindInfo {
+  group: string
+  version: string
+  /** The plural resource name, e.g. "deployments". */
+  resource: string
+  kind: string
+  namespaced: boolean
+  verbs: string[]
+}
+
+/** A cached list of Kubernetes objects (`GET /clusters/{id}/resources/{resource}`). */
+export interface ResourceList<T> extends List<T> {
+  resource_version?: string
+}
+
+export interface ClusterOverview {
+  version: string
+  nodes: { total: number; ready: number }
+  capacity: { cpu_cores: number; memory_bytes: number }
+  allocatable: { cpu_cores: number; memory_bytes: number }
+  counts: Record<string, number>
+  pods_by_phase: Record<string, number>
+}
+
+export interface ApplyResult {
+  kind: string
+  namespace?: string
+  name: string
+  action: 'created' | 'configured' | 'unchanged' | string
+  error?: string
+}

@@ -1,4 +1,6 @@
 // English messages. zh-CN.ts must have exactly the same keys (checked by the type below).
+import { clustersEn } from './clusters.en'
+
 const en = {
   app: {
     name: 'KubeSpace',
@@ -39,6 +41,8 @@ const en = {
     loadFailed: 'Could not load: {message}',
   },
   nav: {
+    clustersArea: 'Clusters',
+    clusters: 'Clusters',
     settings: 'Settings',
     users: 'Users',
     roleBindings: 'Role bindings',
@@ -220,10 +224,11 @@ const en = {
     en: 'English',
     'zh-CN': '简体中文',
   },
+  ...clustersEn,
 }
 
 export default en
 
 /** The shape every locale must have: the same keys as English, string leaves. */
-type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> }
+export type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> }
 export type Messages = Shape<typeof en>

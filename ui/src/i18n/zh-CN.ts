@@ -1,5 +1,6 @@
 // Simplified Chinese messages; typed against the English shape so no key is missing.
 import type { Messages } from './en'
+import { clustersZhCN } from './clusters.zh-CN'
 
 const zhCN: Messages = {
   app: {
@@ -41,6 +42,8 @@ const zhCN: Messages = {
     loadFailed: '加载失败：{message}',
   },
   nav: {
+    clustersArea: '集群管理',
+    clusters: '集群',
     settings: '平台设置',
     users: '用户',
     roleBindings: '角色绑定',
@@ -220,6 +223,7 @@ const zhCN: Messages = {
     en: 'English',
     'zh-CN': '简体中文',
   },
+  ...clustersZhCN,
 }
 
 export default zhCN

@@ -5,14 +5,15 @@ import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { findPage, homePage, navAreas, pageVisible } from '@/nav'
 import { useSessionStore } from '@/stores/session'
 
-const shellChildren: RouteRecordRaw[] = navAreas.flatMap((area) =>
-  area.pages.map((page) => ({
+const shellChildren: RouteRecordRaw[] = navAreas.flatMap((area) => [
+  ...area.pages.map((page) => ({
     path: page.path,
     name: page.name,
     component: page.component,
     meta: { title: page.title, area: area.key },
   })),
-)
+  ...(area.routes ?? []).map((r) => ({ ...r, meta: { ...r.meta, area: area.key } }) as RouteRecordRaw),
+])
 
 const routes: RouteRecordRaw[] = [
   { path: '/setup', name: 'setup', component: () => import('@/views/SetupView.vue'), meta: { public: true } },
