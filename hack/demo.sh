@@ -74,7 +74,7 @@ kind: ConfigMap
 metadata: {name: frontend-settings, namespace: shop}
 data: {theme: dark, currency: EUR}
 YAML
-if grep -q '^ready' "/tmp/kubespace-testenv/$name/real-node-status" 2>/dev/null || grep -q '^ready' "${KUBESPACE_RUN:-/tmp/kubespace-testenv}/$name/real-node-status" 2>/dev/null; then
+if grep -q '^ready' "${KUBESPACE_RUN:-/tmp/kubespace-testenv}/$name/real-node-status" 2>/dev/null; then
   log "starting a logger pod on the real node (real logs and exec)"
   k apply -f - >/dev/null <<'YAML'
 apiVersion: v1
