@@ -115,8 +115,12 @@ func (r *Response) Map(t testing.TB) map[string]any {
 	return m
 }
 
+// RequestOption adjusts a request before it is sent (cookies, Origin, forwarded addresses).
+type RequestOption func(*http.Request)
+
 // Do sends a request; body may be nil, a string/[]byte (sent as is) or a value (JSON-encoded).
-func (c *Client) Do(method, path string, body any) *Response {
+// The response is checked against the server's OpenAPI document.
+func (c *Client) Do(method, path string, body any, opts ...RequestOption) *Response {
 	c.S.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -142,15 +146,24 @@ func (c *Client) Do(method, path string, body any) *Response {
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	for _, o := range opts {
+		o(req)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.S.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	// Every response any test sees must match the published contract.
-	c.S.v.check(c.S.t, method, req.URL.String(), resp.StatusCode, resp.Header, data)
+	c.S.Check(c.S.t, method, req.URL.String(), resp.StatusCode, resp.Header, data)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// Check validates one exchange against the server's OpenAPI document: every response any test
+// sees must match the published contract. rawURL is absolute.
+func (s *Server) Check(t testing.TB, method, rawURL string, status int, header http.Header, body []byte) {
+	t.Helper()
+	s.v.check(t, method, rawURL, status, header, body)
 }
 
 // Expect sends a request and fails the test unless the status matches.

@@ -142,7 +142,7 @@ func (z *fuzzer) do(t *testing.T, query string, body []byte) {
 	}
 	probe, err := http.NewRequest(z.route.Method, z.s.URL+httpapi.Prefix+z.path, nil)
 	require.NoError(t, err)
-	contractOf(t, z.s).check(t, probe, rec.Code, rec.Header(), out)
+	z.s.Check(t, probe.Method, probe.URL.String(), rec.Code, rec.Header(), out)
 }
 
 func (z *fuzzer) serve(query string, body []byte, token string) *httptest.ResponseRecorder {
