@@ -33,6 +33,7 @@ type Call struct {
 	Principal *access.Principal
 	gin       *gin.Context
 	route     *Route
+	id        int64
 	scope     access.Scope
 	hasScope  bool
 	// Audit annotations set by the handler.
@@ -58,6 +59,10 @@ func (c *Call) Param(name string) string { return c.gin.Param(name) }
 
 // Scope is the scope the guard resolved.
 func (c *Call) Scope() access.Scope { return c.scope }
+
+// PathID is the route's ":id" path parameter, parsed before the guard runs (routes without one
+// get 0).
+func (c *Call) PathID() int64 { return c.id }
 
 // ID parses an integer path parameter.
 func (c *Call) ID(name string) (int64, error) {

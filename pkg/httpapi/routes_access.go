@@ -108,17 +108,11 @@ func (a *API) registerAccess() {
 		})})
 	a.register(&Route{Method: http.MethodDelete, Path: "/role-bindings/:id", Tag: "role-bindings", Summary: "Revoke a role binding",
 		Guard: a.ResourceRole(access.Admin, func(c *Call) (access.Scope, error) {
-			id, err := c.ID("id")
-			if err != nil {
-				return access.Scope{}, err
-			}
+			id := c.PathID()
 			return b.ScopeOfBinding(c.Ctx, id)
 		}), Resource: "role_binding",
 		Handler: Do(func(c *Call, _ *NoInput) (NoContent, error) {
-			id, err := c.ID("id")
-			if err != nil {
-				return NoContent{}, err
-			}
+			id := c.PathID()
 			rb, err := b.Revoke(c.Ctx, c.Principal, id)
 			if err == nil {
 				c.Audit(rb.ID, rb.Role)

@@ -25,10 +25,7 @@ const maxProxyBody = 32 << 20
 
 // clusterScope resolves the cluster named by the path and checks that it exists.
 func (a *API) clusterScope(c *Call) (access.Scope, error) {
-	id, err := c.ID("id")
-	if err != nil {
-		return access.Scope{}, err
-	}
+	id := c.PathID()
 	s := access.Scope{Kind: store.ScopeCluster, ID: id}
 	return s, a.deps.Authorizer.Exists(c.Ctx, s)
 }

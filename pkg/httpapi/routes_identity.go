@@ -106,20 +106,14 @@ func (a *API) registerIdentity() {
 		})})
 	a.register(&Route{Method: http.MethodGet, Path: "/users/:id", Tag: "users", Summary: "Get a user",
 		Guard: Authenticated(), Handler: Do(func(c *Call, _ *NoInput) (*store.User, error) {
-			uid, err := c.ID("id")
-			if err != nil {
-				return nil, err
-			}
+			uid := c.PathID()
 			return id.GetUser(c.Ctx, uid)
 		})})
 	a.register(&Route{Method: http.MethodPut, Path: "/users/:id", Tag: "users", Summary: "Update a user (disabling or re-passwording ends their sessions)",
 		Guard: a.PlatformRole(access.Admin), Resource: "user",
 		Example: identity.UpdateUserInput{DisplayName: ptr("Alice A.")},
 		Handler: Do(func(c *Call, in *identity.UpdateUserInput) (*store.User, error) {
-			uid, err := c.ID("id")
-			if err != nil {
-				return nil, err
-			}
+			uid := c.PathID()
 			u, err := id.UpdateUser(c.Ctx, c.Principal, uid, *in)
 			if err == nil {
 				c.Audit(u.ID, u.Username)
@@ -129,10 +123,7 @@ func (a *API) registerIdentity() {
 	a.register(&Route{Method: http.MethodDelete, Path: "/users/:id", Tag: "users", Summary: "Delete a user",
 		Guard: a.PlatformRole(access.Admin), Resource: "user",
 		Handler: Do(func(c *Call, _ *NoInput) (NoContent, error) {
-			uid, err := c.ID("id")
-			if err != nil {
-				return NoContent{}, err
-			}
+			uid := c.PathID()
 			u, err := id.DeleteUser(c.Ctx, c.Principal, uid)
 			if err == nil {
 				c.Audit(u.ID, u.Username)
@@ -188,10 +179,7 @@ func (a *API) registerTokens() {
 	a.register(&Route{Method: http.MethodDelete, Path: "/tokens/:id", Tag: "tokens", Summary: "Revoke one of your API tokens",
 		Guard: Authenticated(), Resource: "api_token",
 		Handler: Do(func(c *Call, _ *NoInput) (NoContent, error) {
-			tid, err := c.ID("id")
-			if err != nil {
-				return NoContent{}, err
-			}
+			tid := c.PathID()
 			t, err := id.RevokeToken(c.Ctx, c.Principal, tid)
 			if err == nil {
 				c.Audit(t.ID, t.Name)

@@ -34,19 +34,13 @@ func (a *API) registerSettings() {
 		})})
 	a.register(&Route{Method: http.MethodGet, Path: "/secrets/:id", Tag: "secrets", Summary: "Get a secret (material is never returned)",
 		Guard: editor, Handler: Do(func(c *Call, _ *NoInput) (*settings.SecretView, error) {
-			id, err := c.ID("id")
-			if err != nil {
-				return nil, err
-			}
+			id := c.PathID()
 			return s.Get(c.Ctx, id)
 		})})
 	a.register(&Route{Method: http.MethodPut, Path: "/secrets/:id", Tag: "secrets", Summary: "Update a secret (empty material keeps the stored value)",
 		Guard: editor, Resource: "secret", Example: settings.SecretInput{Description: ptr("CI git account")},
 		Handler: Do(func(c *Call, in *settings.SecretInput) (*settings.SecretView, error) {
-			id, err := c.ID("id")
-			if err != nil {
-				return nil, err
-			}
+			id := c.PathID()
 			v, err := s.Update(c.Ctx, id, *in)
 			if err == nil {
 				c.Audit(v.ID, v.Name)
@@ -56,10 +50,7 @@ func (a *API) registerSettings() {
 	a.register(&Route{Method: http.MethodDelete, Path: "/secrets/:id", Tag: "secrets", Summary: "Delete a secret",
 		Guard: editor, Resource: "secret",
 		Handler: Do(func(c *Call, _ *NoInput) (NoContent, error) {
-			id, err := c.ID("id")
-			if err != nil {
-				return NoContent{}, err
-			}
+			id := c.PathID()
 			v, err := s.Delete(c.Ctx, id)
 			if err == nil {
 				c.Audit(v.ID, v.Name)
@@ -89,19 +80,13 @@ func (a *API) registerRegistries(editor Guard) {
 		})})
 	a.register(&Route{Method: http.MethodGet, Path: "/image-registries/:id", Tag: "image-registries", Summary: "Get an image registry",
 		Guard: editor, Handler: Do(func(c *Call, _ *NoInput) (*settings.RegistryView, error) {
-			id, err := c.ID("id")
-			if err != nil {
-				return nil, err
-			}
+			id := c.PathID()
 			return r.Get(c.Ctx, id)
 		})})
 	a.register(&Route{Method: http.MethodPut, Path: "/image-registries/:id", Tag: "image-registries", Summary: "Update an image registry (empty password keeps the stored one)",
 		Guard: editor, Resource: "image_registry", Example: settings.RegistryInput{Insecure: ptr(false)},
 		Handler: Do(func(c *Call, in *settings.RegistryInput) (*settings.RegistryView, error) {
-			id, err := c.ID("id")
-			if err != nil {
-				return nil, err
-			}
+			id := c.PathID()
 			v, err := r.Update(c.Ctx, id, *in)
 			if err == nil {
 				c.Audit(v.ID, v.Registry)
@@ -111,10 +96,7 @@ func (a *API) registerRegistries(editor Guard) {
 	a.register(&Route{Method: http.MethodDelete, Path: "/image-registries/:id", Tag: "image-registries", Summary: "Delete an image registry",
 		Guard: editor, Resource: "image_registry",
 		Handler: Do(func(c *Call, _ *NoInput) (NoContent, error) {
-			id, err := c.ID("id")
-			if err != nil {
-				return NoContent{}, err
-			}
+			id := c.PathID()
 			v, err := r.Delete(c.Ctx, id)
 			if err == nil {
 				c.Audit(v.ID, v.Registry)

@@ -106,6 +106,11 @@ func (a *API) prepare(c *Call, method string) error {
 			return err
 		}
 	}
+	if strings.Contains(r.Path, "/:id") {
+		if c.id, err = c.ID("id"); err != nil {
+			return err
+		}
+	}
 	scope, err := r.Guard.Authorize(c)
 	if err != nil {
 		return err
