@@ -25,7 +25,7 @@ type persona struct {
 
 var personas = []persona{
 	{name: "anonymous", anon: true},
-	{name: "outsider"}, // signed in, holding roles only elsewhere (no platform role)
+	{name: "outsider"}, // signed in, admin of another cluster only (no platform role)
 	{name: "viewer", role: access.Viewer},
 	{name: "editor", role: access.Editor},
 	{name: "padmin", role: access.Admin}, // a platform admin who is not a super admin
@@ -95,12 +95,16 @@ func TestPermissionMatrix(t *testing.T) {
 	s := apitest.Start(t, map[string]string{"LOGIN_MAX_PER_IP": "100000"})
 	admin := s.Admin()
 	users := map[string]*apitest.Client{"anonymous": s.Anonymous()}
+	// The outsider administers another scope object (a cluster of its own; workspaces grow the
+	// same way) and must get nothing from that anywhere else.
+	elsewhere := admin.Expect(http.StatusCreated, http.MethodPost, "/api/v1/clusters", map[string]any{"name": "elsewhere"}).ID(t)
 	for _, p := range personas[1:] {
-		role := ""
-		if p.role != access.None {
-			role = p.role.String()
+		switch {
+		case p.role != access.None:
+			users[p.name] = s.User(admin, p.name, "platform", 0, p.role.String())
+		default:
+			users[p.name] = s.User(admin, p.name, "cluster", elsewhere, access.Admin.String())
 		}
-		users[p.name] = s.User(admin, p.name, "platform", 0, role)
 	}
 	for _, r := range s.App.API.Routes() {
 		req := r.Guard.Requirement()
