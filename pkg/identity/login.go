@@ -90,14 +90,16 @@ func (s *Service) Login(ctx context.Context, in LoginInput, client Client) (*Log
 }
 
 func (s *Service) checkRate(ctx context.Context, username, ip string, now time.Time) error {
-	n, oldest, err := s.attempts.CountByIP(ctx, ip, now.Add(-time.Minute))
+	n, oldest, err := s.attempts.CountByIP(ctx, ip, now.Add(-time.Minute).Add(time.Microsecond))
 	if err != nil {
 		return fmt.Errorf("count login attempts: %w", err)
 	}
 	if n >= int64(s.opts.LoginMaxPerIP) {
 		return rateLimited("too many login attempts from this address", oldest.Add(time.Minute).Sub(now))
 	}
-	n, oldest, err = s.attempts.CountFailures(ctx, username, now.Add(-s.opts.LoginFailureWindow))
+	// The window is half-open: a failure exactly one window old no longer counts, so a client that
+	// waits the announced Retry-After is let in (timestamps are stored to the microsecond).
+	n, oldest, err = s.attempts.CountFailures(ctx, username, now.Add(-s.opts.LoginFailureWindow).Add(time.Microsecond))
 	if err != nil {
 		return fmt.Errorf("count failed logins: %w", err)
 	}

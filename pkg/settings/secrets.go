@@ -162,6 +162,16 @@ func (s *Secrets) apply(sec *store.Secret, in SecretInput) error {
 		}
 		sec.TokenSealed = s.box.Seal([]byte(tok), adSecretToken)
 	}
+	// Material of another type is dropped, so a secret never keeps a credential it no longer
+	// shows or uses (a password left behind after switching to a token).
+	switch sec.Type {
+	case store.SecretPassword:
+		sec.PrivateKeySealed, sec.TokenSealed = nil, nil
+	case store.SecretSSHKey:
+		sec.PasswordSealed, sec.TokenSealed = nil, nil
+	case store.SecretToken:
+		sec.PasswordSealed, sec.PrivateKeySealed = nil, nil
+	}
 	if len(f) == 0 {
 		// The material the type needs must be present after the change.
 		switch sec.Type {

@@ -100,3 +100,22 @@ func TestRegistryWithoutPassword(t *testing.T) {
 	_, err = registries.Create(ctx, settings.RegistryInput{Registry: ptr("docker.io")})
 	require.True(t, errs.Is(err, errs.Conflict), "%v", err)
 }
+
+// TestChangingTypeDropsOtherMaterial: a secret switched to another type keeps no credential of
+// the old type (it would be invisible in the console yet still stored).
+func TestChangingTypeDropsOtherMaterial(t *testing.T) {
+	t.Parallel()
+	secrets, _, _ := newServices(t)
+	ctx := context.Background()
+	v, err := secrets.Create(ctx, settings.SecretInput{Name: ptr("ci"), Type: ptr("password"), Username: ptr("ci"), Password: ptr("old-pw")})
+	require.NoError(t, err)
+	_, err = secrets.Update(ctx, v.ID, settings.SecretInput{Type: ptr("token")})
+	require.True(t, errs.Is(err, errs.Invalid), "a token secret needs its token: %v", err)
+	got, err := secrets.Update(ctx, v.ID, settings.SecretInput{Type: ptr("token"), Token: ptr("tok-1")})
+	require.NoError(t, err)
+	require.False(t, got.HasPassword)
+	require.True(t, got.HasToken)
+	m, err := secrets.Open(ctx, v.ID)
+	require.NoError(t, err)
+	require.Equal(t, settings.SecretMaterial{Type: "token", Username: "ci", Token: "tok-1"}, *m)
+}
