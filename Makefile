@@ -63,3 +63,15 @@ lint:
 
 clean:
 	rm -rf bin ui/dist/assets ui/dist/index.html
+
+# --- Images and chart (build/, chart/) --------------------------------------------------------
+.PHONY: images chart-test
+
+## images: build bin/ then one image per build/<binary>/Dockerfile with buildah (kubespace/<binary>:VERSION, store in $KUBESPACE_CACHE/buildah), then smoke-test the server image
+images: build
+	@build/images.sh $(VERSION)
+	@build/smoke.sh $(VERSION)
+
+## chart-test: helm lint/template the chart and install/upgrade/uninstall it on a kwok test cluster
+chart-test: kube-testenv
+	@chart/test.sh
