@@ -28,11 +28,13 @@ ui:
 run: build
 	PORT=$(PORT) DATA_DIR=$(DATA_DIR) bin/server
 
-## test: every test — Go (race, real MariaDB/Redis/Kubernetes) and the console in Chromium; skips fail
+## test: every test — Go (race, real MariaDB/Redis/Kubernetes), the console in Chromium, the chart on a test cluster, the server image; skips fail
 test: lint kube-testenv
 	@hack/deps.sh mariadb redis chromium node
 	@hack/gotest.sh
 	@$(MAKE) --no-print-directory test-ui
+	@$(MAKE) --no-print-directory chart-test
+	@$(MAKE) --no-print-directory images
 
 ## test-go: the Go tests only
 test-go: kube-testenv
