@@ -61,15 +61,19 @@ const proxyBase = (clusterId: number) => `/clusters/${clusterId}/proxy`
 
 export const MERGE_PATCH = 'application/merge-patch+json'
 export const STRATEGIC_PATCH = 'application/strategic-merge-patch+json'
+export const JSON_PATCH = 'application/json-patch+json'
 
 export const kubeApi = {
   get: <T = KubeObject>(clusterId: number, path: string, query?: Query) =>
     http.get<T>(`${proxyBase(clusterId)}${path}`, query),
   put: <T = KubeObject>(clusterId: number, path: string, body: unknown) =>
     http.put<T>(`${proxyBase(clusterId)}${path}`, body),
+  post: <T = KubeObject>(clusterId: number, path: string, body: unknown) =>
+    http.post<T>(`${proxyBase(clusterId)}${path}`, body),
   patch: <T = KubeObject>(clusterId: number, path: string, body: unknown, contentType = MERGE_PATCH) =>
     http.patch<T>(`${proxyBase(clusterId)}${path}`, body, contentType),
-  del: (clusterId: number, path: string) => http.del(`${proxyBase(clusterId)}${path}`),
+  /** del deletes one object, or a collection when the query holds a labelSelector (deletecollection). */
+  del: (clusterId: number, path: string, query?: Query) => http.del(`${proxyBase(clusterId)}${path}`, query),
   /** stream opens a watch or a followed log; read the response body. */
   stream: (clusterId: number, path: string, query: Query, signal: AbortSignal) =>
     stream(`${proxyBase(clusterId)}${path}`, query, signal),
