@@ -68,3 +68,6 @@ export function useCursorList<T>(fetchPage: (query: Query) => Promise<List<T>>, 
 
   return { items, total, loading, limit, page, hasNext, error, load, reload, next, prev, setLimit }
 }
+
+/** CursorList is what useCursorList returns (CursorPager takes one). */
+export type CursorList<T = unknown> = ReturnType<typeof useCursorList<T>>
