@@ -29,14 +29,14 @@ type parsedKubeconfig struct {
 // user and must not make the server execute or read anything.
 func parseKubeconfig(text, contextName string) (*parsedKubeconfig, error) {
 	if len(text) > maxKubeconfig {
-		return nil, fieldErr("kubeconfig", "must be at most %d KiB", maxKubeconfig>>10)
+		return nil, errs.Field("kubeconfig", "must be at most %d KiB", maxKubeconfig>>10)
 	}
 	cfg, err := clientcmd.Load([]byte(text))
 	if err != nil {
-		return nil, fieldErr("kubeconfig", "is not a valid kubeconfig: %s", firstLine(err.Error()))
+		return nil, errs.Field("kubeconfig", "is not a valid kubeconfig: %s", firstLine(err.Error()))
 	}
 	if len(cfg.Contexts) == 0 {
-		return nil, fieldErr("kubeconfig", "has no contexts")
+		return nil, errs.Field("kubeconfig", "has no contexts")
 	}
 	name := contextName
 	if name == "" {
@@ -44,7 +44,7 @@ func parseKubeconfig(text, contextName string) (*parsedKubeconfig, error) {
 	}
 	if name == "" {
 		if len(cfg.Contexts) != 1 {
-			return nil, fieldErr("context", "is required: the kubeconfig has several contexts (%s) and no current-context", contextNames(cfg))
+			return nil, errs.Field("context", "is required: the kubeconfig has several contexts (%s) and no current-context", contextNames(cfg))
 		}
 		for n := range cfg.Contexts {
 			name = n
@@ -52,30 +52,30 @@ func parseKubeconfig(text, contextName string) (*parsedKubeconfig, error) {
 	}
 	ctx, ok := cfg.Contexts[name]
 	if !ok {
-		return nil, fieldErr("context", "%q is not in the kubeconfig; it has %s", name, contextNames(cfg))
+		return nil, errs.Field("context", "%q is not in the kubeconfig; it has %s", name, contextNames(cfg))
 	}
 	cl, ok := cfg.Clusters[ctx.Cluster]
 	if !ok {
-		return nil, fieldErr("kubeconfig", "context %q names cluster %q, which is not defined", name, ctx.Cluster)
+		return nil, errs.Field("kubeconfig", "context %q names cluster %q, which is not defined", name, ctx.Cluster)
 	}
 	user, ok := cfg.AuthInfos[ctx.AuthInfo]
 	if !ok {
-		return nil, fieldErr("kubeconfig", "context %q names user %q, which is not defined", name, ctx.AuthInfo)
+		return nil, errs.Field("kubeconfig", "context %q names user %q, which is not defined", name, ctx.AuthInfo)
 	}
 	switch {
 	case user.Exec != nil:
-		return nil, fieldErr("kubeconfig", "user %q runs a credential plugin (exec); use a token or client certificate instead", ctx.AuthInfo)
+		return nil, errs.Field("kubeconfig", "user %q runs a credential plugin (exec); use a token or client certificate instead", ctx.AuthInfo)
 	case user.AuthProvider != nil:
-		return nil, fieldErr("kubeconfig", "user %q uses an auth-provider plugin; use a token or client certificate instead", ctx.AuthInfo)
+		return nil, errs.Field("kubeconfig", "user %q uses an auth-provider plugin; use a token or client certificate instead", ctx.AuthInfo)
 	case user.ClientCertificate != "" || user.ClientKey != "" || user.TokenFile != "":
-		return nil, fieldErr("kubeconfig", "user %q refers to files (client-certificate, client-key or tokenFile); embed the data instead (kubectl config view --flatten --minify)", ctx.AuthInfo)
+		return nil, errs.Field("kubeconfig", "user %q refers to files (client-certificate, client-key or tokenFile); embed the data instead (kubectl config view --flatten --minify)", ctx.AuthInfo)
 	case cl.CertificateAuthority != "":
-		return nil, fieldErr("kubeconfig", "cluster %q refers to a certificate-authority file; embed certificate-authority-data instead (kubectl config view --flatten --minify)", ctx.Cluster)
+		return nil, errs.Field("kubeconfig", "cluster %q refers to a certificate-authority file; embed certificate-authority-data instead (kubectl config view --flatten --minify)", ctx.Cluster)
 	case user.Username != "" && user.Token == "" && len(user.ClientCertificateData) == 0 && user.Password == "":
-		return nil, fieldErr("kubeconfig", "user %q has no credentials", ctx.AuthInfo)
+		return nil, errs.Field("kubeconfig", "user %q has no credentials", ctx.AuthInfo)
 	}
 	if !strings.HasPrefix(cl.Server, "https://") && !strings.HasPrefix(cl.Server, "http://") {
-		return nil, fieldErr("kubeconfig", "cluster %q server %q must be an http(s) URL", ctx.Cluster, cl.Server)
+		return nil, errs.Field("kubeconfig", "cluster %q server %q must be an http(s) URL", ctx.Cluster, cl.Server)
 	}
 	min := clientcmdapi.NewConfig()
 	min.Clusters[ctx.Cluster] = cl
@@ -91,7 +91,7 @@ func (p *parsedKubeconfig) bytes() ([]byte, error) { return clientcmd.Write(*p.c
 func (p *parsedKubeconfig) restConfig() (*rest.Config, error) {
 	rc, err := clientcmd.NewNonInteractiveClientConfig(*p.config, p.context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
 	if err != nil {
-		return nil, fieldErr("kubeconfig", "cannot be used: %s", firstLine(err.Error()))
+		return nil, errs.Field("kubeconfig", "cannot be used: %s", firstLine(err.Error()))
 	}
 	return rc, nil
 }
@@ -116,12 +116,6 @@ func contextNames(cfg *clientcmdapi.Config) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
-}
-
-func fieldErr(field, format string, args ...any) error {
-	f := errs.Fields{}
-	f.Add(field, format, args...)
-	return f.Err()
 }
 
 func firstLine(s string) string {

@@ -144,6 +144,13 @@ func (f Fields) Err() error {
 	return &Error{Kind: Invalid, Code: "validation_failed", Message: "request is invalid", Fields: f}
 }
 
+// Field returns an Invalid error about one field (the shape of Fields.Err with one entry).
+func Field(field, format string, args ...any) error {
+	f := Fields{}
+	f.Add(field, format, args...)
+	return f.Err()
+}
+
 // As returns the *Error in err's chain, if any.
 func As(err error) (*Error, bool) {
 	var e *Error

@@ -50,7 +50,7 @@ func decodeJSON(body []byte, dst any) error {
 			f = f.Elem()
 		}
 		if !representable(f.Interface().(time.Time)) {
-			return fieldErr(name, "must be a time between the years 0001 and 9999 in UTC")
+			return errs.Field(name, "must be a time between the years 0001 and 9999 in UTC")
 		}
 		return nil
 	})
@@ -113,7 +113,7 @@ func badTimeField(body []byte, dst any) error {
 			}
 			var tm time.Time
 			if json.Unmarshal(v, &tm) != nil {
-				return fieldErr(name, "must be an RFC 3339 time string such as 2026-01-02T15:04:05Z")
+				return errs.Field(name, "must be an RFC 3339 time string such as 2026-01-02T15:04:05Z")
 			}
 		}
 		return nil
@@ -133,10 +133,10 @@ func jsonError(err error) error {
 		if field == "" {
 			return errs.Invalidf("request body must be a JSON object, not %s", typ.Value).WithCode("invalid_json")
 		}
-		return fieldErr(field, "must be %s, not %s", describe(typ.Type), typ.Value)
+		return errs.Field(field, "must be %s, not %s", describe(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return fieldErr(name, "is not a known field")
+		return errs.Field(name, "is not a known field")
 	default:
 		var parse *time.ParseError
 		if errors.As(err, &parse) {
@@ -144,11 +144,6 @@ func jsonError(err error) error {
 		}
 		return errs.Invalidf("invalid JSON body: %s", err.Error()).WithCode("invalid_json")
 	}
-}
-
-func fieldErr(field, format string, args ...any) error {
-	return &errs.Error{Kind: errs.Invalid, Code: "validation_failed", Message: "request is invalid",
-		Fields: map[string]string{field: fmt.Sprintf(format, args...)}}
 }
 
 func describe(t reflect.Type) string {

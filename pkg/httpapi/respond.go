@@ -66,6 +66,13 @@ func body(err error, requestID string) (int, ErrorBody) {
 }
 
 func writeError(c *gin.Context, log *slog.Logger, err error) {
+	status, b := prepareError(c, log, err)
+	c.AbortWithStatusJSON(status, b)
+}
+
+// prepareError renders err, logs it when it is the server's fault and sets Retry-After: the part
+// every error response shares, whatever its body format.
+func prepareError(c *gin.Context, log *slog.Logger, err error) (int, ErrorBody) {
 	status, b := body(err, requestID(c))
 	if status == http.StatusInternalServerError {
 		log.ErrorContext(c.Request.Context(), "request failed", "error", err, "path", c.FullPath(), "request_id", requestID(c))
@@ -73,7 +80,7 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	if e, ok := errs.As(err); ok && e.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
 	}
-	c.AbortWithStatusJSON(status, b)
+	return status, b
 }
 
 func methodNotAllowed(c *gin.Context) {
@@ -92,13 +99,7 @@ var kubeReasons = map[int]string{
 // writeKubeStatus answers an error as a Kubernetes Status, keeping KubeSpace's stable code as the
 // first cause, and returns the status code.
 func writeKubeStatus(c *gin.Context, log *slog.Logger, err error) int {
-	status, b := body(err, requestID(c))
-	if status == http.StatusInternalServerError {
-		log.ErrorContext(c.Request.Context(), "request failed", "error", err, "path", c.FullPath(), "request_id", requestID(c))
-	}
-	if e, ok := errs.As(err); ok && e.RetryAfter > 0 {
-		c.Header("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
-	}
+	status, b := prepareError(c, log, err)
 	c.AbortWithStatusJSON(status, gin.H{
 		"kind": "Status", "apiVersion": "v1", "metadata": gin.H{}, "status": "Failure",
 		"message": "KubeSpace: " + b.Message, "reason": kubeReasons[status], "code": status,

@@ -33,7 +33,7 @@ func (a *API) scopeFromQuery(c *Call) (access.Scope, error) {
 	}
 	if sq.Scope == "" {
 		if sq.ScopeID != nil {
-			return access.Scope{}, fieldErr("scope", "is required with scope_id")
+			return access.Scope{}, errs.Field("scope", "is required with scope_id")
 		}
 		return access.Platform, nil
 	}
@@ -76,7 +76,7 @@ func parseScope(kind string, id int64) (access.Scope, error) {
 		if e, ok := errs.As(err); ok {
 			msg = e.Message
 		}
-		return s, fieldErr(field, "%s", msg)
+		return s, errs.Field(field, "%s", msg)
 	}
 	return s, nil
 }

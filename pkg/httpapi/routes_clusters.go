@@ -141,7 +141,7 @@ func (a *API) kubeconfig(c *Call, in *KubeconfigInput) (*Kubeconfig, error) {
 		days = *in.ExpiresInDays
 	}
 	if days < 1 || days > 365 {
-		return nil, fieldErr("expires_in_days", "must be between 1 and 365")
+		return nil, errs.Field("expires_in_days", "must be between 1 and 365")
 	}
 	cl, err := a.deps.Clusters.Get(c.Ctx, c.scope.ID)
 	if err != nil {

@@ -70,7 +70,7 @@ func (a *API) listResources(c *Call) error {
 	// not more path ("x/configmaps/y" would make a Secrets list look like a ConfigMap read).
 	if q.Namespace != "" {
 		if msgs := validation.IsDNS1123Label(q.Namespace); len(msgs) > 0 {
-			return fieldErr("namespace", "is not a namespace name: %s", strings.Join(msgs, "; "))
+			return errs.Field("namespace", "is not a namespace name: %s", strings.Join(msgs, "; "))
 		}
 	}
 	k, err := a.deps.Resources.Resolve(c.Ctx, c.scope.ID, c.Param("resource"))

@@ -164,7 +164,7 @@ func sameObject(a, b *unstructured.Unstructured) bool {
 // flattening List kinds.
 func decodeDocuments(text string) ([]*unstructured.Unstructured, error) {
 	if strings.TrimSpace(text) == "" {
-		return nil, fieldErr("yaml", "is required")
+		return nil, errs.Field("yaml", "is required")
 	}
 	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader([]byte(text)), 4096)
 	var out []*unstructured.Unstructured
@@ -174,7 +174,7 @@ func decodeDocuments(text string) ([]*unstructured.Unstructured, error) {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return nil, fieldErr("yaml", "document %d is not valid YAML: %s", i, err.Error())
+			return nil, errs.Field("yaml", "document %d is not valid YAML: %s", i, err.Error())
 		}
 		if len(m) == 0 {
 			continue
@@ -183,7 +183,7 @@ func decodeDocuments(text string) ([]*unstructured.Unstructured, error) {
 		if obj.IsList() {
 			l, err := obj.ToList()
 			if err != nil {
-				return nil, fieldErr("yaml", "document %d: %s", i, err.Error())
+				return nil, errs.Field("yaml", "document %d: %s", i, err.Error())
 			}
 			for j := range l.Items {
 				out = append(out, &l.Items[j])
@@ -192,30 +192,24 @@ func decodeDocuments(text string) ([]*unstructured.Unstructured, error) {
 			out = append(out, obj)
 		}
 		if len(out) > maxApplyDocuments {
-			return nil, fieldErr("yaml", "has more than %d objects", maxApplyDocuments)
+			return nil, errs.Field("yaml", "has more than %d objects", maxApplyDocuments)
 		}
 	}
 	for i, obj := range out {
 		switch {
 		case obj.GetAPIVersion() == "" || obj.GetKind() == "":
-			return nil, fieldErr("yaml", "object %d has no apiVersion or kind", i+1)
+			return nil, errs.Field("yaml", "object %d has no apiVersion or kind", i+1)
 		case obj.GetName() == "":
 			if obj.GetGenerateName() != "" {
-				return nil, fieldErr("yaml", "object %d (%s) uses generateName, which apply cannot use; set metadata.name", i+1, obj.GetKind())
+				return nil, errs.Field("yaml", "object %d (%s) uses generateName, which apply cannot use; set metadata.name", i+1, obj.GetKind())
 			}
-			return nil, fieldErr("yaml", "object %d (%s) has no metadata.name", i+1, obj.GetKind())
+			return nil, errs.Field("yaml", "object %d (%s) has no metadata.name", i+1, obj.GetKind())
 		}
 	}
 	if len(out) == 0 {
-		return nil, fieldErr("yaml", "holds no objects")
+		return nil, errs.Field("yaml", "holds no objects")
 	}
 	return out, nil
-}
-
-func fieldErr(field, format string, args ...any) error {
-	f := errs.Fields{}
-	f.Add(field, format, args...)
-	return f.Err()
 }
 
 func errorText(err error) string {

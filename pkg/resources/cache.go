@@ -224,7 +224,7 @@ func (b *Browser) fresh(ctx context.Context, cc *clusterCache, inf *informer) er
 	}
 	l, err := cc.dynamic.Resource(inf.kind.gvr()).List(ctx, metav1.ListOptions{Limit: 1})
 	if err != nil {
-		return unreachable(err)
+		return cluster.KubeError(err)
 	}
 	want, err := strconv.ParseUint(l.GetResourceVersion(), 10, 64)
 	if err != nil {
@@ -305,6 +305,3 @@ func (b *Browser) running(id int64) []string {
 	}
 	return out
 }
-
-// unreachable translates a failed call to the cluster.
-func unreachable(err error) error { return cluster.KubeError(err) }

@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kubespace/kubespace/pkg/cluster"
 	"github.com/kubespace/kubespace/pkg/errs"
 )
 
@@ -44,7 +45,7 @@ func (b *Browser) Kinds(ctx context.Context, clusterID int64) ([]Kind, error) {
 	cc.refreshDiscovery()
 	lists, err := cc.discovery.ServerPreferredResources()
 	if err != nil && len(lists) == 0 {
-		return nil, unreachable(err)
+		return nil, cluster.KubeError(err)
 	}
 	var out []Kind
 	for _, l := range lists {

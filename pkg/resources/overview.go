@@ -5,6 +5,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kubespace/kubespace/pkg/cluster"
 )
 
 // Overview summarises a cluster for its landing page.
@@ -42,7 +44,7 @@ func (b *Browser) Overview(ctx context.Context, clusterID int64) (*Overview, err
 	}
 	v, err := cc.discovery.ServerVersion()
 	if err != nil {
-		return nil, unreachable(err)
+		return nil, cluster.KubeError(err)
 	}
 	kinds := make([]Kind, 0, len(overviewKinds))
 	for _, name := range overviewKinds {

@@ -242,7 +242,7 @@ func decodeCursor(token, sortBy string) (cursor, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil || c.Sort != sortBy {
-		return c, fieldErr("continue", "is not a token from a previous page of this list with this sort (it is corrupt or belongs to another sort)")
+		return c, errs.Field("continue", "is not a token from a previous page of this list with this sort (it is corrupt or belongs to another sort)")
 	}
 	return c, nil
 }
