@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/kubespace/kubespace/pkg/errs"
 	"github.com/kubespace/kubespace/pkg/store"
@@ -103,15 +104,73 @@ type Principal struct {
 }
 
 // Authorizer answers role questions from role bindings. It is safe for concurrent use.
+//
+// Each user's bindings are cached per process: every request would otherwise cost a query. A
+// change to a user's bindings must be reported with Forget (authchange delivers it on every
+// replica); entries also expire after the cache TTL, which bounds the effect of a lost nudge.
 type Authorizer struct {
 	bindings store.RoleBindings
+	ttl      time.Duration
+	now      func() time.Time
 	mu       sync.RWMutex
 	kinds    map[string]ScopeKind
+	cache    map[int64]cachedBindings
+	// gen counts Forget calls, so a load that raced with a Forget is not cached.
+	gen uint64
 }
 
-// NewAuthorizer returns an Authorizer over the role binding store.
-func NewAuthorizer(bindings store.RoleBindings) *Authorizer {
-	return &Authorizer{bindings: bindings, kinds: map[string]ScopeKind{}}
+type cachedBindings struct {
+	bindings []store.RoleBinding
+	loaded   time.Time
+}
+
+// maxCachedUsers bounds the binding cache; past it the cache starts over.
+const maxCachedUsers = 10000
+
+// NewAuthorizer returns an Authorizer over the role binding store caching each user's bindings
+// for ttl (0: no cache).
+func NewAuthorizer(bindings store.RoleBindings, ttl time.Duration) *Authorizer {
+	return &Authorizer{bindings: bindings, ttl: ttl, now: time.Now, kinds: map[string]ScopeKind{}, cache: map[int64]cachedBindings{}}
+}
+
+// Forget drops the cached bindings of a user (0: of every user).
+func (a *Authorizer) Forget(userID int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gen++
+	if userID == 0 {
+		clear(a.cache)
+		return
+	}
+	delete(a.cache, userID)
+}
+
+// load returns a user's bindings from the cache or the store.
+func (a *Authorizer) load(ctx context.Context, userID int64) ([]store.RoleBinding, error) {
+	if a.ttl <= 0 {
+		return a.bindings.ListByUser(ctx, userID)
+	}
+	now := a.now()
+	a.mu.RLock()
+	c, ok := a.cache[userID]
+	gen := a.gen
+	a.mu.RUnlock()
+	if ok && now.Sub(c.loaded) < a.ttl {
+		return c.bindings, nil
+	}
+	bs, err := a.bindings.ListByUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	if a.gen == gen {
+		if len(a.cache) >= maxCachedUsers {
+			clear(a.cache)
+		}
+		a.cache[userID] = cachedBindings{bindings: bs, loaded: now}
+	}
+	a.mu.Unlock()
+	return bs, nil
 }
 
 // RegisterKind declares a kind of scope object; called once at wiring time by the owning service.
@@ -143,8 +202,8 @@ func (a *Authorizer) Exists(ctx context.Context, s Scope) error {
 }
 
 func (a *Authorizer) bindingsOf(ctx context.Context, p *Principal) ([]store.RoleBinding, error) {
-	// A principal lives for one request, so loading its bindings once is both cheap and fresh.
-	p.once.Do(func() { p.bindings, p.err = a.bindings.ListByUser(ctx, p.User.ID) })
+	// A principal lives for one request: its bindings are loaded once per request.
+	p.once.Do(func() { p.bindings, p.err = a.load(ctx, p.User.ID) })
 	return p.bindings, p.err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kubespace/kubespace/pkg/authchange"
 	"github.com/kubespace/kubespace/pkg/errs"
 	"github.com/kubespace/kubespace/pkg/store"
 )
@@ -13,11 +14,12 @@ type Bindings struct {
 	auth     *Authorizer
 	bindings store.RoleBindings
 	users    store.Users
+	notify   authchange.Notifier
 }
 
-// NewBindings returns the role binding service.
-func NewBindings(auth *Authorizer, bindings store.RoleBindings, users store.Users) *Bindings {
-	return &Bindings{auth: auth, bindings: bindings, users: users}
+// NewBindings returns the role binding service; notify hears of every change to a user's roles.
+func NewBindings(auth *Authorizer, bindings store.RoleBindings, users store.Users, notify authchange.Notifier) *Bindings {
+	return &Bindings{auth: auth, bindings: bindings, users: users, notify: notify}
 }
 
 // GrantInput is a request to grant a role.
@@ -80,6 +82,7 @@ func (s *Bindings) Grant(ctx context.Context, p *Principal, in GrantInput) (*sto
 		return nil, fmt.Errorf("create role binding: %w", err)
 	}
 	b.Username = u.Username
+	s.notify.Changed(ctx, u.ID)
 	return b, nil
 }
 
@@ -110,6 +113,7 @@ func (s *Bindings) Revoke(ctx context.Context, p *Principal, id int64) (*store.R
 	if err := s.bindings.Delete(ctx, id); err != nil {
 		return nil, err
 	}
+	s.notify.Changed(ctx, b.UserID)
 	return b, nil
 }
 
@@ -125,7 +129,9 @@ func (s *Bindings) List(ctx context.Context, scope *Scope, opts store.ListOption
 	return s.bindings.List(ctx, f, opts)
 }
 
-// RemoveScope deletes every binding in a scope whose object was deleted.
+// RemoveScope deletes every binding in a scope whose object is being deleted; call it inside the
+// transaction that deletes the object, so no binding outlives it (an id may be reused). Callers
+// report the change (authchange.Everyone) once the transaction has committed.
 func (s *Bindings) RemoveScope(ctx context.Context, scope Scope) error {
 	return s.bindings.DeleteByScope(ctx, scope.Kind, scope.ID)
 }

@@ -3,13 +3,18 @@ package access_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/authchange"
 	"github.com/kubespace/kubespace/pkg/errs"
+	"github.com/kubespace/kubespace/pkg/eventbus/membus"
 	"github.com/kubespace/kubespace/pkg/store"
 	"github.com/kubespace/kubespace/pkg/store/database"
 )
@@ -51,10 +56,15 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, db.Migrate(ctx))
 	w := &world{st: db.Store(), users: map[string]*store.User{}}
-	w.auth = access.NewAuthorizer(w.st.RoleBindings)
+	// The cache outlives every test: only change notifications can make a revocation visible.
+	w.auth = access.NewAuthorizer(w.st.RoleBindings, time.Hour)
+	bus := membus.New(membus.Options{})
+	t.Cleanup(func() { _ = bus.Close() })
+	hub := authchange.New(bus, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hub.Listen(w.auth.Forget)
 	w.auth.RegisterKind(store.ScopeCluster, kinds{parents: map[int64]access.Scope{7: {}, 8: {}}})
 	w.auth.RegisterKind(store.ScopeWorkspace, kinds{parents: map[int64]access.Scope{3: cluster7}})
-	w.bindings = access.NewBindings(w.auth, w.st.RoleBindings, w.st.Users)
+	w.bindings = access.NewBindings(w.auth, w.st.RoleBindings, w.st.Users, hub)
 	holds := map[string][]store.RoleBinding{
 		"super":          nil,
 		"platform-admin": {{Scope: store.ScopePlatform, Role: store.RoleAdmin}},
@@ -237,4 +247,31 @@ func TestRevoke(t *testing.T) {
 			require.NoError(t, err, "the binding stays")
 		})
 	}
+}
+
+// Roles are cached per process, yet a grant or a revocation takes effect on the next request:
+// the binding service reports the change and the cache drops the user's entry.
+func TestCachedRolesFollowChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	role := func() access.Role {
+		r, err := w.auth.RoleIn(ctx, w.principal("target"), cluster7)
+		require.NoError(t, err)
+		return r
+	}
+	require.Equal(t, access.None, role(), "cached: no role")
+	b, err := w.bindings.Grant(ctx, w.principal("cluster-admin"), access.GrantInput{UserID: w.users["target"].ID,
+		Scope: store.ScopeCluster, ScopeID: 7, Role: "editor"})
+	require.NoError(t, err)
+	require.Equal(t, access.Editor, role())
+	_, err = w.bindings.Revoke(ctx, w.principal("cluster-admin"), b.ID)
+	require.NoError(t, err)
+	require.Equal(t, access.None, role())
+	// A change made behind the service's back (another process without a bus) stays cached
+	// until it is reported: the cache really is a cache.
+	require.NoError(t, w.st.RoleBindings.Create(ctx, &store.RoleBinding{UserID: w.users["target"].ID, Scope: store.ScopeCluster, ScopeID: 7, Role: "viewer"}))
+	require.Equal(t, access.None, role())
+	w.auth.Forget(w.users["target"].ID)
+	require.Equal(t, access.Viewer, role())
 }
