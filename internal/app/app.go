@@ -24,6 +24,7 @@ import (
 
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/audit"
+	"github.com/kubespace/kubespace/pkg/authchange"
 	"github.com/kubespace/kubespace/pkg/cluster"
 	"github.com/kubespace/kubespace/pkg/config"
 	"github.com/kubespace/kubespace/pkg/eventbus"
@@ -62,9 +63,17 @@ type App struct {
 	Resources *resources.Browser
 	API       *httpapi.API
 	Registry  *prometheus.Registry
+	// Changes tells every replica that a user's credentials or roles changed; Streams ends the
+	// open streams of callers who lost access.
+	Changes *authchange.Hub
+	Streams *authchange.Streams
 	// Cert serves the TLS port (nil when TLS_PORT=0).
 	Cert *servingcert.Certificate
 	log  *slog.Logger
+	// life is the application's lifetime: everything started in the background derives from it,
+	// and Close ends it.
+	life context.Context
+	stop context.CancelFunc
 	// setupToken is the token guarding first-run setup while it is needed.
 	setupToken string
 }
@@ -78,10 +87,16 @@ func (a *App) SetupToken() string {
 	return a.setupToken
 }
 
-// New opens the database (migrating it), the event bus and builds every service and the API.
+// authCacheTTL bounds how long a replica may act on a cached credential, user or role binding
+// after a change it was not told about (a lost nudge); told changes apply at once.
+const authCacheTTL = 10 * time.Second
+
+// New opens the database (migrating it), the event bus and builds every service and the API. The
+// application lives until Close, even if ctx (which bounds only the construction) ends sooner.
 func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	log := opts.Log
 	a := &App{Config: cfg, log: log}
+	a.life, a.stop = context.WithCancel(context.WithoutCancel(ctx))
 	ok := false
 	defer func() {
 		if !ok {
@@ -108,16 +123,21 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.setupToken = setupToken
+	a.Changes = authchange.New(a.Bus, log)
+	a.Streams = authchange.NewStreams(a.life, a.Changes, log)
 	a.Identity = identity.New(a.Store, identity.Options{
 		SessionTTL: cfg.SessionTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginFailureWindow: cfg.LoginFailureWindow,
 		LoginMaxPerIP: cfg.LoginMaxPerIP, BcryptCost: opts.BcryptCost, SetupToken: setupToken,
+		AuthCacheTTL: authCacheTTL, Notifier: a.Changes,
 	}, log)
-	authz := access.NewAuthorizer(a.Store.RoleBindings)
-	a.Clusters = cluster.New(a.Store.Clusters, box, log)
+	authz := access.NewAuthorizer(a.Store.RoleBindings, authCacheTTL)
+	a.Changes.Listen(a.Identity.Forget)
+	a.Changes.Listen(authz.Forget)
+	a.Clusters = cluster.New(cluster.Deps{Store: a.Store, Box: box, Authorizer: authz, Tokens: a.Identity, Notifier: a.Changes, Log: log})
 	authz.RegisterKind(store.ScopeCluster, a.Clusters)
 	proxies := kubeproxy.New()
 	a.Clusters.OnRemove(proxies.Forget)
-	a.Resources = resources.New(a.Clusters, resources.Options{}, log)
+	a.Resources = resources.New(a.life, a.Clusters, resources.Options{}, log)
 	a.Clusters.OnRemove(a.Resources.Forget)
 	a.Audit = audit.New(a.Store.Audit, cfg.AuditRetention, log)
 	if cfg.TLSPort != 0 {
@@ -128,7 +148,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.API, err = httpapi.New(httpapi.Deps{
-		Identity: a.Identity, Authorizer: authz, Bindings: access.NewBindings(authz, a.Store.RoleBindings, a.Store.Users),
+		Identity: a.Identity, Authorizer: authz, Bindings: access.NewBindings(authz, a.Store.RoleBindings, a.Store.Users, a.Changes), Streams: a.Streams,
 		Audit:    a.Audit,
 		Settings: httpapi.SettingsServices{Secrets: settings.NewSecrets(a.Store.Secrets, box), Registries: settings.NewRegistries(a.Store.Registries, box)},
 		Clusters: a.Clusters, Proxies: proxies, Resources: a.Resources,
@@ -278,6 +298,7 @@ func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 	if tlsLn != nil && a.Cert != nil {
 		serve(tlsLn, &tls.Config{Certificates: []tls.Certificate{a.Cert.TLS}, MinVersion: tls.VersionTLS12})
 	}
+	g.Go(func() error { return a.Changes.Run(gctx) })
 	g.Go(func() error { return a.Audit.Run(gctx) })
 	g.Go(func() error { return a.Clusters.Run(gctx, 30*time.Second) })
 	g.Go(func() error { return a.Resources.Run(gctx) })
@@ -298,10 +319,20 @@ func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 	return g.Wait()
 }
 
-// Close stops the cluster caches and releases the database and the bus.
+// Close ends the application's lifetime, stops the cluster caches and open-stream re-checks, and
+// releases the database and the bus.
 func (a *App) Close() {
+	if a.stop != nil {
+		a.stop()
+	}
+	if a.Streams != nil {
+		a.Streams.Close()
+	}
 	if a.Resources != nil {
 		a.Resources.Close()
+	}
+	if a.Clusters != nil {
+		a.Clusters.Close()
 	}
 	if a.Bus != nil {
 		_ = a.Bus.Close()

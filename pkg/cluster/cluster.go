@@ -5,6 +5,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/authchange"
 	"github.com/kubespace/kubespace/pkg/errs"
 	"github.com/kubespace/kubespace/pkg/secretbox"
 	"github.com/kubespace/kubespace/pkg/store"
@@ -31,29 +33,59 @@ const probeTimeout = 10 * time.Second
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// Authorizer answers whether a caller holds a role (access.Authorizer).
+type Authorizer interface {
+	Require(ctx context.Context, p *access.Principal, s access.Scope, role access.Role) error
+}
+
+// TokenMinter mints API tokens limited to one cluster, for the kubeconfigs it hands out
+// (identity.Service).
+type TokenMinter interface {
+	MintClusterToken(ctx context.Context, p *access.Principal, name string, expires time.Time, clusterID int64) (id int64, secret string, err error)
+}
+
+// Deps are what the cluster service works with.
+type Deps struct {
+	// Store gives the clusters, and the role bindings and tokens removed with a cluster.
+	Store      store.Store
+	Box        *secretbox.Box
+	Authorizer Authorizer
+	Tokens     TokenMinter
+	// Notifier hears that role bindings and tokens went away with a cluster.
+	Notifier authchange.Notifier
+	Log      *slog.Logger
+}
+
 // Service manages clusters. It is safe for concurrent use.
 type Service struct {
-	clusters store.Clusters
-	box      *secretbox.Box
-	log      *slog.Logger
-	now      func() time.Time
+	st     store.Store
+	box    *secretbox.Box
+	authz  Authorizer
+	tokens TokenMinter
+	notify authchange.Notifier
+	log    *slog.Logger
+	now    func() time.Time
 
 	mu    sync.Mutex
 	conns map[int64]*conn
 	// onRemove hooks run when a cluster is deleted or its credentials change (informer caches
 	// drop what they hold for it).
-	onRemove []func(id int64)
+	onRemove   []func(id int64)
+	dependents []Dependent
 }
 
-// conn is a cluster's client configuration, valid while the row is unchanged.
+// conn is a cluster's client configuration, valid while its sealed credentials are unchanged,
+// and the dialer whose connections go away with it.
 type conn struct {
-	updated time.Time
-	config  *rest.Config
+	sealed []byte
+	config *rest.Config
+	dialer *connDialer
 }
 
 // New returns the cluster service.
-func New(clusters store.Clusters, box *secretbox.Box, log *slog.Logger) *Service {
-	return &Service{clusters: clusters, box: box, log: log, now: time.Now, conns: map[int64]*conn{}}
+func New(d Deps) *Service {
+	return &Service{st: d.Store, box: d.Box, authz: d.Authorizer, tokens: d.Tokens, notify: d.Notifier, log: d.Log,
+		now: time.Now, conns: map[int64]*conn{}}
 }
 
 // OnRemove registers fn to run when a cluster is deleted or its credentials are replaced.
@@ -89,8 +121,31 @@ func checkMeta(f errs.Fields, name, description *string) {
 	}
 }
 
+// View is a cluster as the API shows it: the stored row without its credentials.
+type View struct {
+	ID           int64      `json:"id"`
+	Name         string     `json:"name"`
+	Description  string     `json:"description"`
+	Mode         string     `json:"mode"`
+	Context      string     `json:"context"`
+	Server       string     `json:"server"`
+	Status       string     `json:"status"`
+	StatusReason string     `json:"status_reason"`
+	Version      string     `json:"version"`
+	NodeCount    int        `json:"node_count"`
+	LastSeenAt   *time.Time `json:"last_seen_at"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+}
+
+func viewOf(c *store.Cluster) *View {
+	return &View{ID: c.ID, Name: c.Name, Description: c.Description, Mode: c.Mode, Context: c.Context, Server: c.Server,
+		Status: c.Status, StatusReason: c.StatusReason, Version: c.Version, NodeCount: c.NodeCount, LastSeenAt: c.LastSeenAt,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
 // Create imports a cluster. With a kubeconfig the cluster must answer before it is stored.
-func (s *Service) Create(ctx context.Context, in CreateInput) (*store.Cluster, error) {
+func (s *Service) Create(ctx context.Context, in CreateInput) (*View, error) {
 	f := errs.Fields{}
 	checkMeta(f, &in.Name, &in.Description)
 	if in.Kubeconfig == "" && in.Context != "" {
@@ -108,19 +163,19 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*store.Cluster, e
 			return nil, err
 		}
 	}
-	if err := s.clusters.Create(ctx, c); err != nil {
+	if err := s.st.Clusters.Create(ctx, c); err != nil {
 		if errs.Is(err, errs.Conflict) {
 			return nil, errs.Conflictf("a cluster named %q already exists", c.Name)
 		}
 		return nil, err
 	}
 	if st != nil {
-		if err := s.clusters.UpdateStatus(ctx, c.ID, *st); err != nil {
+		if err := s.st.Clusters.UpdateStatus(ctx, c.ID, *st); err != nil {
 			return nil, err
 		}
 		applyStatus(c, *st)
 	}
-	return c, nil
+	return viewOf(c), nil
 }
 
 // useKubeconfig validates a kubeconfig, contacts the cluster with it and seals it into c.
@@ -146,8 +201,10 @@ func (s *Service) useKubeconfig(ctx context.Context, c *store.Cluster, text, con
 	return &st, nil
 }
 
-// Update edits a cluster; a new kubeconfig is validated by contacting the cluster.
-func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*store.Cluster, error) {
+// Update edits a cluster; a new kubeconfig is validated by contacting the cluster. New
+// credentials make the server contact a new address: as for an import, only platform admins may
+// give them.
+func (s *Service) Update(ctx context.Context, p *access.Principal, id int64, in UpdateInput) (*View, error) {
 	f := errs.Fields{}
 	checkMeta(f, in.Name, in.Description)
 	if in.Context != nil && in.Kubeconfig == nil {
@@ -156,7 +213,15 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*store.
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	c, err := s.clusters.Get(ctx, id)
+	if in.Kubeconfig != nil {
+		if err := s.authz.Require(ctx, p, access.Platform, access.Admin); err != nil {
+			if errs.Is(err, errs.Forbidden) {
+				return nil, errs.Forbiddenf("replacing a cluster's kubeconfig requires the admin role on the platform")
+			}
+			return nil, err
+		}
+	}
+	c, err := s.st.Clusters.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +241,7 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*store.
 			return nil, err
 		}
 	}
-	if err := s.clusters.Update(ctx, c); err != nil {
+	if err := s.st.Clusters.Update(ctx, c); err != nil {
 		if errs.Is(err, errs.Conflict) {
 			return nil, errs.Conflictf("a cluster named %q already exists", c.Name)
 		}
@@ -184,41 +249,39 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*store.
 	}
 	if st != nil {
 		s.forget(id)
-		if err := s.clusters.UpdateStatus(ctx, id, *st); err != nil {
+		if err := s.st.Clusters.UpdateStatus(ctx, id, *st); err != nil {
 			return nil, err
 		}
 		applyStatus(c, *st)
 	}
-	return c, nil
-}
-
-// Delete removes a cluster. (Workspaces bound to it are checked by their owner through the
-// force flag once workspaces exist.)
-func (s *Service) Delete(ctx context.Context, id int64) (*store.Cluster, error) {
-	c, err := s.clusters.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.clusters.Delete(ctx, id); err != nil {
-		return nil, err
-	}
-	s.forget(id)
-	return c, nil
+	return viewOf(c), nil
 }
 
 // Get returns a cluster.
-func (s *Service) Get(ctx context.Context, id int64) (*store.Cluster, error) {
-	return s.clusters.Get(ctx, id)
+func (s *Service) Get(ctx context.Context, id int64) (*View, error) {
+	c, err := s.st.Clusters.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return viewOf(c), nil
 }
 
 // List lists clusters; ids limits the result (nil: all).
-func (s *Service) List(ctx context.Context, ids []int64, opts store.ListOptions) (store.Page[store.Cluster], error) {
-	return s.clusters.List(ctx, store.ClusterFilter{IDs: ids}, opts)
+func (s *Service) List(ctx context.Context, ids []int64, opts store.ListOptions) (store.Page[View], error) {
+	p, err := s.st.Clusters.List(ctx, store.ClusterFilter{IDs: ids}, opts)
+	if err != nil {
+		return store.Page[View]{}, err
+	}
+	out := store.Page[View]{Items: make([]View, 0, len(p.Items)), Total: p.Total, Continue: p.Continue}
+	for i := range p.Items {
+		out.Items = append(out.Items, *viewOf(&p.Items[i]))
+	}
+	return out, nil
 }
 
 // Name implements access.ScopeKind.
 func (s *Service) Name(ctx context.Context, id int64) (string, error) {
-	c, err := s.clusters.Get(ctx, id)
+	c, err := s.st.Clusters.Get(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -233,14 +296,15 @@ func (s *Service) Parent(context.Context, int64) (access.Scope, bool, error) {
 // RESTConfig returns the client configuration of a cluster, cached until the cluster changes.
 // Callers must not modify it (copy with rest.CopyConfig).
 func (s *Service) RESTConfig(ctx context.Context, id int64) (*rest.Config, error) {
-	c, err := s.clusters.Get(ctx, id)
+	c, err := s.st.Clusters.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	cached := s.conns[id]
 	s.mu.Unlock()
-	if cached != nil && cached.updated.Equal(c.UpdatedAt) {
+	// The configuration lives as long as the credentials: a rename must not cut open streams.
+	if cached != nil && bytes.Equal(cached.sealed, c.KubeconfigSealed) {
 		return cached.config, nil
 	}
 	if c.Mode != store.ClusterDirect {
@@ -260,19 +324,41 @@ func (s *Service) RESTConfig(ctx context.Context, id int64) (*rest.Config, error
 	}
 	rc.UserAgent = "kubespace"
 	rc.QPS, rc.Burst = 50, 100
+	d := newConnDialer()
+	rc.Dial = d.DialContext
 	s.mu.Lock()
-	s.conns[id] = &conn{updated: c.UpdatedAt, config: rc}
+	old := s.conns[id]
+	s.conns[id] = &conn{sealed: c.KubeconfigSealed, config: rc, dialer: d}
 	s.mu.Unlock()
+	if old != nil {
+		old.dialer.closeAll()
+	}
 	return rc, nil
 }
 
+// forget drops a cluster's configuration and closes its connections, then tells the caches.
 func (s *Service) forget(id int64) {
 	s.mu.Lock()
+	old := s.conns[id]
 	delete(s.conns, id)
 	hooks := append([]func(int64){}, s.onRemove...)
 	s.mu.Unlock()
+	if old != nil {
+		old.dialer.closeAll()
+	}
 	for _, h := range hooks {
 		h(id)
+	}
+}
+
+// Close closes every connection to every cluster (at shutdown, after the caches have stopped).
+func (s *Service) Close() {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = map[int64]*conn{}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.dialer.closeAll()
 	}
 }
 
@@ -282,6 +368,12 @@ func (s *Service) probe(ctx context.Context, rc *rest.Config) store.ClusterStatu
 	defer cancel()
 	cfg := rest.CopyConfig(rc)
 	cfg.Timeout = probeTimeout
+	if cfg.Dial == nil {
+		// A kubeconfig being validated has no connections of its own yet: close the probe's.
+		d := newConnDialer()
+		defer d.closeAll()
+		cfg.Dial = d.DialContext
+	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return store.ClusterStatus{Status: store.ClusterError, StatusReason: err.Error()}
@@ -321,7 +413,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 			return nil
 		case <-t.C:
 		}
-		all, err := s.clusters.All(ctx)
+		all, err := s.st.Clusters.All(ctx)
 		if err != nil {
 			s.log.WarnContext(ctx, "listing clusters for probes failed", "error", err)
 			continue
@@ -334,7 +426,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 			if st.Status != store.ClusterConnected && c.LastSeenAt != nil && st.LastSeenAt == nil {
 				st.LastSeenAt = c.LastSeenAt // keep when it was last reachable
 			}
-			if err := s.clusters.UpdateStatus(ctx, c.ID, st); err != nil && !errs.Is(err, errs.NotFound) {
+			if err := s.st.Clusters.UpdateStatus(ctx, c.ID, st); err != nil && !errs.Is(err, errs.NotFound) {
 				s.log.WarnContext(ctx, "saving cluster status failed", "cluster_id", c.ID, "error", err)
 			}
 		}
@@ -347,21 +439,4 @@ func (s *Service) probeCluster(ctx context.Context, id int64) store.ClusterStatu
 		return store.ClusterStatus{Status: store.ClusterError, StatusReason: err.Error()}
 	}
 	return s.probe(ctx, rc)
-}
-
-// Refresh probes one cluster now and saves what it saw.
-func (s *Service) Refresh(ctx context.Context, id int64) (*store.Cluster, error) {
-	c, err := s.clusters.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if c.Mode != store.ClusterDirect {
-		return c, nil
-	}
-	st := s.probeCluster(ctx, id)
-	if err := s.clusters.UpdateStatus(ctx, id, st); err != nil {
-		return nil, err
-	}
-	applyStatus(c, st)
-	return c, nil
 }

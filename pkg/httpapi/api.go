@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/audit"
+	"github.com/kubespace/kubespace/pkg/authchange"
 	"github.com/kubespace/kubespace/pkg/cluster"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
@@ -67,6 +68,8 @@ type Deps struct {
 	Clusters   *cluster.Service
 	Proxies    *kubeproxy.Proxies
 	Resources  *resources.Browser
+	// Streams tracks open long-lived requests so they end when their caller loses access.
+	Streams *authchange.Streams
 	Health     []HealthCheck
 	Log        *slog.Logger
 	Metrics    prometheus.Registerer

@@ -98,7 +98,12 @@ func (g scopedGuard) Authorize(c *Call) (access.Scope, error) {
 	if err != nil {
 		// A caller without any role must not learn whether an object exists.
 		if errs.Is(err, errs.NotFound) {
-			if r, _ := g.auth.RoleIn(c.Ctx, c.Principal, access.Platform); r < access.Viewer {
+			r, rerr := g.auth.RoleIn(c.Ctx, c.Principal, access.Platform)
+			if rerr != nil {
+				// Not knowing the caller's role is an outage, never a denial.
+				return access.Scope{}, rerr
+			}
+			if r < access.Viewer {
 				return access.Scope{}, errs.Forbiddenf("requires the %s role", g.role)
 			}
 		}

@@ -5,11 +5,16 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/kubespace/kubespace/pkg/errs"
 )
+
+// defaultRetryAfter is announced with every 503 that names no better time: dependencies (the
+// database, the bus, a cluster) usually come back within seconds.
+const defaultRetryAfter = 5 * time.Second
 
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
@@ -74,11 +79,22 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 // every error response shares, whatever its body format.
 func prepareError(c *gin.Context, log *slog.Logger, err error) (int, ErrorBody) {
 	status, b := body(err, requestID(c))
-	if status == http.StatusInternalServerError {
+	switch {
+	case status == http.StatusInternalServerError:
 		log.ErrorContext(c.Request.Context(), "request failed", "error", err, "path", c.FullPath(), "request_id", requestID(c))
+	case status >= 500:
+		// A dependency is down: the body says what to do, the log keeps the cause.
+		log.WarnContext(c.Request.Context(), "request failed: dependency unavailable", "error", err, "path", c.FullPath(), "request_id", requestID(c))
 	}
-	if e, ok := errs.As(err); ok && e.RetryAfter > 0 {
-		c.Header("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
+	retry := time.Duration(0)
+	if e, ok := errs.As(err); ok {
+		retry = e.RetryAfter
+	}
+	if retry == 0 && status == http.StatusServiceUnavailable {
+		retry = defaultRetryAfter
+	}
+	if retry > 0 {
+		c.Header("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
 	}
 	return status, b
 }

@@ -7,15 +7,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/cluster"
 	"github.com/kubespace/kubespace/pkg/errs"
-	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
 	"github.com/kubespace/kubespace/pkg/store"
 )
@@ -35,27 +31,15 @@ type DeleteClusterQuery struct {
 	Force bool `query:"force" json:"force,omitempty"`
 }
 
-// KubeconfigInput asks for a kubeconfig.
-type KubeconfigInput struct {
-	ExpiresInDays *int `json:"expires_in_days"`
-}
-
-// Kubeconfig is a kubeconfig that reaches a cluster through KubeSpace with a minted token.
-type Kubeconfig struct {
-	Kubeconfig string    `json:"kubeconfig"`
-	TokenID    int64     `json:"token_id"`
-	ExpiresAt  time.Time `json:"expires_at"`
-}
-
 func (a *API) registerClusters() {
 	cs := a.deps.Clusters
 	a.register(&Route{Method: http.MethodGet, Path: "/clusters", Tag: "clusters",
 		Summary: "List the clusters you can see, with their live status",
 		Guard:   Authenticated(), Example: ListQuery{Sort: "name"},
-		Handler: Do(func(c *Call, q *ListQuery) (List[store.Cluster], error) {
+		Handler: Do(func(c *Call, q *ListQuery) (List[cluster.View], error) {
 			ids, err := a.visibleClusters(c)
 			if err != nil {
-				return List[store.Cluster]{}, err
+				return List[cluster.View]{}, err
 			}
 			p, err := cs.List(c.Ctx, ids, q.options())
 			return listOf(p), err
@@ -64,7 +48,7 @@ func (a *API) registerClusters() {
 		Summary: "Import a cluster by kubeconfig (validated by contacting it), or register one that waits for its kube-agent",
 		Guard:   a.PlatformRole(access.Admin), Resource: "cluster", Status: http.StatusCreated,
 		Example: cluster.CreateInput{Name: "production", Description: "eu-west production"},
-		Handler: Do(func(c *Call, in *cluster.CreateInput) (*store.Cluster, error) {
+		Handler: Do(func(c *Call, in *cluster.CreateInput) (*cluster.View, error) {
 			cl, err := cs.Create(c.Ctx, *in)
 			if err == nil {
 				c.Audit(cl.ID, cl.Name)
@@ -73,41 +57,40 @@ func (a *API) registerClusters() {
 		})})
 	a.register(&Route{Method: http.MethodGet, Path: "/clusters/:id", Tag: "clusters", Summary: "Get a cluster",
 		Guard:   a.ResourceRole(access.Viewer, a.clusterScope),
-		Handler: Do(func(c *Call, _ *NoInput) (*store.Cluster, error) { return cs.Get(c.Ctx, c.scope.ID) })})
+		Handler: Do(func(c *Call, _ *NoInput) (*cluster.View, error) { return cs.Get(c.Ctx, c.scope.ID) })})
 	a.register(&Route{Method: http.MethodPut, Path: "/clusters/:id", Tag: "clusters",
 		Summary: "Edit a cluster (cluster admins) or replace its credentials (platform admins; a new kubeconfig is validated by contacting the cluster)",
 		Guard:   a.ResourceRole(access.Admin, a.clusterScope), Resource: "cluster",
 		Example: cluster.UpdateInput{Description: ptr("eu-west production, 3 zones")},
-		Handler: Do(func(c *Call, in *cluster.UpdateInput) (*store.Cluster, error) {
-			if in.Kubeconfig != nil {
-				// New credentials make the server contact a new address: as for an import,
-				// only platform admins may.
-				if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, access.Platform, access.Admin); err != nil {
-					return nil, errs.Forbiddenf("replacing a cluster's kubeconfig requires the admin role on the platform")
-				}
-			}
-			cl, err := cs.Update(c.Ctx, c.scope.ID, *in)
+		Handler: Do(func(c *Call, in *cluster.UpdateInput) (*cluster.View, error) {
+			cl, err := cs.Update(c.Ctx, c.Principal, c.scope.ID, *in)
 			if err == nil {
 				c.Audit(cl.ID, cl.Name)
 			}
 			return cl, err
 		})})
 	a.register(&Route{Method: http.MethodDelete, Path: "/clusters/:id", Tag: "clusters",
-		Summary: "Remove a cluster from KubeSpace (the cluster itself is untouched)",
+		Summary: "Remove a cluster from KubeSpace with its role bindings and minted kubeconfig tokens (the cluster itself is untouched; refused while workspaces use it unless force=true)",
 		Guard:   a.ResourceRole(access.Admin, a.clusterScope), Resource: "cluster", Example: DeleteClusterQuery{},
 		Handler: Do(func(c *Call, q *DeleteClusterQuery) (NoContent, error) {
-			cl, err := cs.Delete(c.Ctx, c.scope.ID)
+			cl, err := cs.Delete(c.Ctx, c.scope.ID, q.Force)
 			if err == nil {
 				c.Audit(cl.ID, cl.Name)
-				err = a.deps.Bindings.RemoveScope(c.Ctx, c.scope)
 			}
 			return NoContent{}, err
 		})})
 	a.register(&Route{Method: http.MethodPost, Path: "/clusters/:id/kubeconfig", Tag: "clusters",
 		Summary: "Mint a cluster-limited, expiring API token and return a kubeconfig that reaches the cluster through KubeSpace",
 		Guard:   a.ResourceRole(access.Viewer, a.clusterScope), Resource: "api_token", Action: "create_kubeconfig",
-		Status: http.StatusCreated, Example: KubeconfigInput{ExpiresInDays: ptr(30)},
-		Handler: Do(a.kubeconfig)})
+		Status: http.StatusCreated, Example: cluster.KubeconfigInput{ExpiresInDays: ptr(30)},
+		Handler: Do(func(c *Call, in *cluster.KubeconfigInput) (*cluster.Kubeconfig, error) {
+			ep := cluster.Endpoint{URL: a.publicURL(c) + Prefix + "/clusters/" + strconv.FormatInt(c.scope.ID, 10) + "/proxy", CA: a.deps.ServingCA}
+			k, err := cs.MintKubeconfig(c.Ctx, c.Principal, c.scope.ID, *in, ep)
+			if err == nil {
+				c.Audit(k.TokenID, "kubeconfig for cluster "+strconv.FormatInt(c.scope.ID, 10))
+			}
+			return k, err
+		})})
 	a.register(&Route{Method: MethodAny, Path: "/clusters/:id/proxy/*path", Tag: "clusters",
 		Summary: "The cluster's Kubernetes API (watch, logs, exec, attach, port-forward included), with KubeSpace permissions enforced per request",
 		Guard:   a.ResourceRole(access.Viewer, a.clusterScope), KubernetesErrors: true, Handler: Raw(a.proxy)})
@@ -133,39 +116,6 @@ func (a *API) visibleClusters(c *Call) ([]int64, error) {
 		}
 	}
 	return ids, nil
-}
-
-func (a *API) kubeconfig(c *Call, in *KubeconfigInput) (*Kubeconfig, error) {
-	days := 30
-	if in.ExpiresInDays != nil {
-		days = *in.ExpiresInDays
-	}
-	if days < 1 || days > 365 {
-		return nil, errs.Field("expires_in_days", "must be between 1 and 365")
-	}
-	cl, err := a.deps.Clusters.Get(c.Ctx, c.scope.ID)
-	if err != nil {
-		return nil, err
-	}
-	expires := time.Now().UTC().Add(time.Duration(days) * 24 * time.Hour)
-	tok, err := a.deps.Identity.CreateToken(c.Ctx, c.Principal,
-		identity.CreateTokenInput{Name: "kubeconfig for cluster " + cl.Name, ExpiresAt: &expires}, cl.ID)
-	if err != nil {
-		return nil, err
-	}
-	c.Audit(tok.ID, tok.Name)
-	name := "kubespace-" + cl.Name
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: a.publicURL(c) + Prefix + "/clusters/" + c.Param("id") + "/proxy",
-		CertificateAuthorityData: a.deps.ServingCA}
-	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tok.Token}
-	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
-	cfg.CurrentContext = name
-	data, err := clientcmd.Write(*cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Kubeconfig{Kubeconfig: string(data), TokenID: tok.ID, ExpiresAt: expires}, nil
 }
 
 // proxy forwards one Kubernetes API request after checking the caller's role for it.

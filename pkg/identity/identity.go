@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/kubespace/kubespace/pkg/authchange"
 	"github.com/kubespace/kubespace/pkg/store"
 )
 
@@ -37,6 +38,10 @@ type Options struct {
 	SetupToken string
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// AuthCacheTTL is how long credentials and users are cached per process (0: no cache).
+	AuthCacheTTL time.Duration
+	// Notifier hears of every change to a user's credentials or standing (nil: nobody).
+	Notifier authchange.Notifier
 }
 
 // Service implements identity operations over the stores.
@@ -53,6 +58,7 @@ type Service struct {
 	// as a wrong password and does not reveal which usernames exist.
 	dummyHash []byte
 	setupMu   sync.Mutex
+	cache     *authCache
 }
 
 // New returns the identity service.
@@ -63,10 +69,13 @@ func New(s store.Store, opts Options, log *slog.Logger) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Notifier == nil {
+		opts.Notifier = noNotifier{}
+	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("kubespace-no-such-user"), opts.BcryptCost)
 	return &Service{
 		tx: s.Tx, users: s.Users, sessions: s.Sessions, tokens: s.Tokens, bindings: s.RoleBindings,
-		attempts: s.LoginAttempts, opts: opts, log: log, dummyHash: dummy,
+		attempts: s.LoginAttempts, opts: opts, log: log, dummyHash: dummy, cache: newAuthCache(opts.AuthCacheTTL),
 	}
 }
 
@@ -113,3 +122,10 @@ func (s *Service) revokeCredentials(ctx context.Context, userID int64) error {
 	}
 	return s.tokens.DeleteByUser(ctx, userID)
 }
+
+type noNotifier struct{}
+
+func (noNotifier) Changed(context.Context, ...int64) {}
+
+// changed reports, after a commit, that users' credentials or standing changed.
+func (s *Service) changed(ctx context.Context, userIDs ...int64) { s.opts.Notifier.Changed(ctx, userIDs...) }

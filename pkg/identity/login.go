@@ -123,7 +123,11 @@ func (s *Service) Logout(ctx context.Context, p *access.Principal) error {
 	if p.SessionID == 0 {
 		return nil
 	}
-	return s.sessions.Delete(ctx, p.SessionID)
+	if err := s.sessions.Delete(ctx, p.SessionID); err != nil {
+		return err
+	}
+	s.changed(ctx, p.User.ID)
+	return nil
 }
 
 // truncate returns s as valid UTF-8 of at most n bytes, cut on a rune boundary: MySQL's utf8mb4

@@ -66,5 +66,9 @@ func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id int64
 	if t.UserID != p.User.ID {
 		return nil, errs.NotFoundf("token %d not found", id)
 	}
-	return t, s.tokens.Delete(ctx, id)
+	if err := s.tokens.Delete(ctx, id); err != nil {
+		return nil, err
+	}
+	s.changed(ctx, p.User.ID)
+	return t, nil
 }

@@ -143,7 +143,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id int64,
 		out = u
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	s.changed(ctx, id)
+	return out, nil
 }
 
 // keepOneSuper fails when the active super admin about to lose that standing is the last one.
@@ -183,7 +187,11 @@ func (s *Service) DeleteUser(ctx context.Context, p *access.Principal, id int64)
 		out = u
 		return s.users.Delete(ctx, u.ID)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	s.changed(ctx, id)
+	return out, nil
 }
 
 // ChangeOwnPassword changes the caller's password after checking the old one, then revokes
@@ -197,7 +205,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p *access.Principal, in
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return s.tx.WithTx(ctx, func(ctx context.Context) error {
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		u, err := s.users.Get(ctx, p.User.ID)
 		if err != nil {
 			return err
@@ -217,6 +225,11 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p *access.Principal, in
 		}
 		return s.revokeCredentials(ctx, u.ID)
 	})
+	if err != nil {
+		return err
+	}
+	s.changed(ctx, p.User.ID)
+	return nil
 }
 
 // ResetPassword sets a user's password without the old one, for the `server reset-password`
@@ -227,7 +240,8 @@ func (s *Service) ResetPassword(ctx context.Context, username, password string) 
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return s.tx.WithTx(ctx, func(ctx context.Context) error {
+	var id int64
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		u, err := s.users.GetByUsername(ctx, username)
 		if err != nil {
 			return err
@@ -242,6 +256,12 @@ func (s *Service) ResetPassword(ctx context.Context, username, password string) 
 		if err := s.users.Update(ctx, u); err != nil {
 			return err
 		}
+		id = u.ID
 		return s.revokeCredentials(ctx, u.ID)
 	})
+	if err != nil {
+		return err
+	}
+	s.changed(ctx, id)
+	return nil
 }

@@ -42,6 +42,9 @@ type Browser struct {
 	configs Configs
 	opts    Options
 	log     *slog.Logger
+	// ctx is the application's lifetime: every informer runs under it; wg counts their goroutines.
+	ctx context.Context
+	wg  sync.WaitGroup
 
 	mu       sync.Mutex
 	clusters map[int64]*clusterCache
@@ -89,15 +92,15 @@ type informer struct {
 	synced   chan struct{}
 }
 
-// New returns a Browser.
-func New(configs Configs, opts Options, log *slog.Logger) *Browser {
+// New returns a Browser whose informers run until ctx ends, their cluster is forgotten or Close.
+func New(ctx context.Context, configs Configs, opts Options, log *slog.Logger) *Browser {
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = 10 * time.Minute
 	}
 	if opts.SyncTimeout == 0 {
 		opts.SyncTimeout = 60 * time.Second
 	}
-	return &Browser{configs: configs, opts: opts, log: log, clusters: map[int64]*clusterCache{}}
+	return &Browser{configs: configs, opts: opts, log: log, ctx: ctx, clusters: map[int64]*clusterCache{}}
 }
 
 // cluster returns the cache of a cluster, rebuilding it when the cluster's configuration changed.
@@ -186,10 +189,15 @@ func (b *Browser) start(cc *clusterCache, k Kind) *informer {
 		Indexers: cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
 	})
 	_ = si.SetTransform(toEntry)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(b.ctx)
 	inf := &informer{kind: k, inf: si, cancel: cancel, synced: make(chan struct{})}
-	go si.RunWithContext(ctx)
+	b.wg.Add(2)
 	go func() {
+		defer b.wg.Done()
+		si.RunWithContext(ctx)
+	}()
+	go func() {
+		defer b.wg.Done()
 		if cache.WaitForCacheSync(ctx.Done(), si.HasSynced) {
 			close(inf.synced)
 		}
@@ -259,14 +267,15 @@ func (b *Browser) Run(ctx context.Context) error {
 	}
 }
 
-// Close stops every informer of every cluster.
+// Close stops every informer of every cluster and waits until they have stopped.
 func (b *Browser) Close() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	for id, cc := range b.clusters {
 		cc.stopAll()
 		delete(b.clusters, id)
 	}
+	b.mu.Unlock()
+	b.wg.Wait()
 }
 
 func (b *Browser) stopIdle(before time.Time) {

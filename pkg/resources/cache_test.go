@@ -44,7 +44,7 @@ func newTestBrowser(t *testing.T, opts Options) (*Browser, *configs, *kubetesten
 	rc, err := clientcmd.BuildConfigFromFlags("", kube.Kubeconfig)
 	require.NoError(t, err)
 	cs := &configs{base: rc, byID: map[int64]*rest.Config{}}
-	b := New(cs, opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b := New(context.Background(), cs, opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(func() {
 		for _, id := range []int64{1, 2} {
 			b.Forget(id)

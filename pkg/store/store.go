@@ -87,6 +87,8 @@ type Tokens interface {
 	Touch(ctx context.Context, id int64, at time.Time) error
 	Delete(ctx context.Context, id int64) error
 	DeleteByUser(ctx context.Context, userID int64) error
+	// DeleteByCluster deletes the tokens limited to a cluster (minted for its kubeconfigs).
+	DeleteByCluster(ctx context.Context, clusterID int64) error
 }
 
 // RoleBindings stores who holds which role in which scope.

@@ -76,3 +76,9 @@ func (s *tokenStore) DeleteByUser(ctx context.Context, userID int64) error {
 	_, err := deleteWhere(ctx, s.d, &store.APIToken{}, "api tokens of "+userRef(userID), "user_id = ?", userID)
 	return err
 }
+
+// DeleteByCluster implements store.Tokens: it removes the tokens limited to a cluster.
+func (s *tokenStore) DeleteByCluster(ctx context.Context, clusterID int64) error {
+	_, err := deleteWhere(ctx, s.d, &store.APIToken{}, fmt.Sprintf("api tokens of cluster %d", clusterID), "cluster_id = ?", clusterID)
+	return err
+}
