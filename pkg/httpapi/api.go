@@ -69,12 +69,12 @@ type Deps struct {
 	Proxies    *kubeproxy.Proxies
 	Resources  *resources.Browser
 	// Streams tracks open long-lived requests so they end when their caller loses access.
-	Streams *authchange.Streams
-	Health     []HealthCheck
-	Log        *slog.Logger
-	Metrics    prometheus.Registerer
-	Gatherer   prometheus.Gatherer
-	Version    VersionInfo
+	Streams  *authchange.Streams
+	Health   []HealthCheck
+	Log      *slog.Logger
+	Metrics  prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	Version  VersionInfo
 	// TrustedProxies are passed to gin: only they may set X-Forwarded-For.
 	TrustedProxies []string
 	// ServerURL, when set, is the public origin accepted by the CSRF check besides the Host.

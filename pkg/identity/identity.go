@@ -128,4 +128,6 @@ type noNotifier struct{}
 func (noNotifier) Changed(context.Context, ...int64) {}
 
 // changed reports, after a commit, that users' credentials or standing changed.
-func (s *Service) changed(ctx context.Context, userIDs ...int64) { s.opts.Notifier.Changed(ctx, userIDs...) }
+func (s *Service) changed(ctx context.Context, userIDs ...int64) {
+	s.opts.Notifier.Changed(ctx, userIDs...)
+}
