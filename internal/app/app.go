@@ -53,16 +53,18 @@ type Options struct {
 
 // App is a wired server.
 type App struct {
-	Config    *config.Server
-	DB        *database.DB
-	Store     store.Store
-	Bus       eventbus.Bus
-	Identity  *identity.Service
-	Audit     *audit.Log
-	Clusters  *cluster.Service
-	Resources *resources.Browser
-	API       *httpapi.API
-	Registry  *prometheus.Registry
+	Config   *config.Server
+	DB       *database.DB
+	Store    store.Store
+	Bus      eventbus.Bus
+	Identity *identity.Service
+	// Authorizer answers role questions (its per-process cache follows Changes).
+	Authorizer *access.Authorizer
+	Audit      *audit.Log
+	Clusters   *cluster.Service
+	Resources  *resources.Browser
+	API        *httpapi.API
+	Registry   *prometheus.Registry
 	// Changes tells every replica that a user's credentials or roles changed; Streams ends the
 	// open streams of callers who lost access.
 	Changes *authchange.Hub
@@ -131,6 +133,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		AuthCacheTTL: authCacheTTL, Notifier: a.Changes,
 	}, log)
 	authz := access.NewAuthorizer(a.Store.RoleBindings, authCacheTTL)
+	a.Authorizer = authz
 	a.Changes.Listen(a.Identity.Forget)
 	a.Changes.Listen(authz.Forget)
 	a.Clusters = cluster.New(cluster.Deps{Store: a.Store, Box: box, Authorizer: authz, Tokens: a.Identity, Notifier: a.Changes, Log: log})

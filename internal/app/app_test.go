@@ -23,6 +23,7 @@ import (
 // running is one server process (in-process, wired as cmd/server wires it).
 type running struct {
 	url  string
+	app  *app.App
 	stop func()
 }
 
@@ -48,7 +49,7 @@ func start(t *testing.T, env map[string]string) *running {
 		a.Close()
 	}
 	t.Cleanup(stop)
-	return &running{url: "http://" + ln.Addr().String(), stop: stop}
+	return &running{url: "http://" + ln.Addr().String(), app: a, stop: stop}
 }
 
 func call(t *testing.T, method, url, token, body string) (int, string) {

@@ -243,7 +243,15 @@ func TestClusterImport(t *testing.T) {
 		path := apitest.Path("/api/v1/clusters/%d", first.ID)
 		cviewer := e.s.For(t).Login("cviewer-import", apitest.Password)
 		require.Equal(t, http.StatusForbidden, cviewer.For(t).Do(http.MethodDelete, path, nil).Status)
+		var kc struct {
+			Kubeconfig string `json:"kubeconfig"`
+		}
+		cviewer.For(t).Expect(http.StatusCreated, http.MethodPost, path+"/kubeconfig", map[string]any{}).JSON(t, &kc)
+		minted := &apitest.Client{S: e.s.For(t), Token: kubeconfigToken(t, kc.Kubeconfig)}
+		require.Equal(t, http.StatusOK, e.kubeCall(t, minted, first.ID, http.MethodGet, "/version", "", "", nil).Status)
 		padmin.For(t).Expect(http.StatusNoContent, http.MethodDelete, path, nil)
+		// The tokens minted for its kubeconfigs went with it.
+		require.Equal(t, http.StatusUnauthorized, e.kubeCall(t, minted, first.ID, http.MethodGet, "/version", "", "", nil).Status)
 		padmin.For(t).Expect(http.StatusNotFound, http.MethodGet, path, nil)
 		// Its role bindings went with it: a cluster imported later (which may reuse the id)
 		// grants the former viewer nothing.
@@ -254,4 +262,12 @@ func TestClusterImport(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, cviewer.For(t).Do(http.MethodGet, apitest.Path("/api/v1/clusters/%d", again), nil).Status)
 		require.Equal(t, http.StatusForbidden, e.kubeCall(t, cviewer, again, http.MethodGet, "/version", "", "", nil).Status)
 	})
+}
+
+// kubeconfigToken returns the bearer token of a kubeconfig's current user.
+func kubeconfigToken(t testing.TB, text string) string {
+	t.Helper()
+	cfg, err := clientcmd.Load([]byte(text))
+	require.NoError(t, err)
+	return cfg.AuthInfos[cfg.Contexts[cfg.CurrentContext].AuthInfo].Token
 }

@@ -35,7 +35,7 @@ func dbErr(err error, op, ref string) error {
 		// The caller gave up; not an outage. Checked first because DeadlineExceeded is a net.Error.
 		return fmt.Errorf("%s %s: %w", op, ref, err)
 	case isUnavailable(err):
-		return errs.Wrap(errs.Unavailable, fmt.Errorf("%s %s: %w", op, ref, err), "database unavailable").WithCode("database_unavailable")
+		return errs.Wrap(errs.Unavailable, fmt.Errorf("%s %s: %w", op, ref, err), "the database is unavailable; try again shortly").WithCode("database_unavailable")
 	default:
 		return fmt.Errorf("%s %s: %w", op, ref, err)
 	}
