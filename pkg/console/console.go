@@ -9,6 +9,14 @@ import (
 	"strings"
 )
 
+// ContentSecurityPolicy is what the console may load: its own scripts only (no inline script, no
+// eval), so markup that slips into a page through a name, label or log line cannot run. Styles
+// may be inline because Element Plus and xterm.js set them at run time; images may be data URIs
+// (icons); connections go to this server only (the API, live updates, exec websockets).
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'"
+
 // Handler serves the console from dist. built=false serves a short page explaining how to build
 // it, so an API-only build still answers usefully at /.
 func Handler(dist fs.FS, built bool) http.Handler {
@@ -21,6 +29,7 @@ func Handler(dist fs.FS, built bool) http.Handler {
 	}
 	files := http.FileServerFS(dist)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "same-origin")
 		w.Header().Set("X-Frame-Options", "DENY")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -99,6 +100,7 @@ type API struct {
 	engine  *gin.Engine
 	routes  []*Route
 	metrics *metrics
+	trusted []netip.Prefix
 	doc     struct {
 		once sync.Once
 		json []byte
@@ -116,11 +118,15 @@ func New(deps Deps) (*API, error) {
 	if err := e.SetTrustedProxies(deps.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	a := &API{deps: deps, engine: e}
+	trusted, err := parseTrustedProxies(deps.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	a := &API{deps: deps, engine: e, trusted: trusted}
 	if deps.Metrics != nil {
 		a.metrics = newMetrics(deps.Metrics)
 	}
-	e.Use(a.recoverer(), a.requestLog())
+	e.Use(a.recoverer(), a.requestLog(), a.securityHeaders())
 	e.NoRoute(a.noRoute)
 	e.NoMethod(methodNotAllowed)
 	a.registerSystem()

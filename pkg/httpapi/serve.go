@@ -162,27 +162,10 @@ func (a *API) checkOrigin(req *http.Request, required bool) error {
 		}
 		return nil // a non-browser client (curl, kubectl) on a public route
 	}
-	if SameOrigin(req, origin, a.deps.ServerURL) {
+	if a.sameOrigin(req, origin) {
 		return nil
 	}
 	return errs.Forbiddenf("cross-site request refused: origin %q is not this server", origin).WithCode("csrf_refused")
-}
-
-// SameOrigin reports whether origin is the request's own host or the configured public URL.
-func SameOrigin(req *http.Request, origin, serverURL string) bool {
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, req.Host) {
-		return true
-	}
-	if serverURL != "" {
-		if s, err := url.Parse(serverURL); err == nil && strings.EqualFold(s.Host, u.Host) && s.Scheme == u.Scheme {
-			return true
-		}
-	}
-	return false
 }
 
 // audit records a call: mutating calls, logins, denials and what raw handlers ask for.
