@@ -33,7 +33,9 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func startServer(ctx context.Context) (*server, error) {
+// startServer builds and starts a server process on the embedded database, or as env says
+// (MYSQL_HOST, REDIS_ADDRESS, AUTH_CACHE_TTL...), and logs in as its first admin.
+func startServer(ctx context.Context, env ...string) (*server, error) {
 	dir, err := os.MkdirTemp("", "kubespace-bench-")
 	if err != nil {
 		return nil, err
@@ -52,7 +54,8 @@ func startServer(ctx context.Context) (*server, error) {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "TLS_PORT=0", "DATA_DIR="+filepath.Join(dir, "data"),
-		"SETUP_TOKEN=benchmark-setup-token-1234", "LOG_LEVEL=warn")
+		"SETUP_TOKEN=benchmark-setup-token-1234", "LOG_LEVEL=warn", "LOGIN_MAX_PER_IP=100000")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

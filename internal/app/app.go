@@ -89,10 +89,6 @@ func (a *App) SetupToken() string {
 	return a.setupToken
 }
 
-// authCacheTTL bounds how long a replica may act on a cached credential, user or role binding
-// after a change it was not told about (a lost nudge); told changes apply at once.
-const authCacheTTL = 10 * time.Second
-
 // New opens the database (migrating it), the event bus and builds every service and the API. The
 // application lives until Close, even if ctx (which bounds only the construction) ends sooner.
 func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
@@ -130,9 +126,9 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	a.Identity = identity.New(a.Store, identity.Options{
 		SessionTTL: cfg.SessionTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginFailureWindow: cfg.LoginFailureWindow,
 		LoginMaxPerIP: cfg.LoginMaxPerIP, BcryptCost: opts.BcryptCost, SetupToken: setupToken,
-		AuthCacheTTL: authCacheTTL, Notifier: a.Changes,
+		AuthCacheTTL: cfg.AuthCacheTTL, Notifier: a.Changes,
 	}, log)
-	authz := access.NewAuthorizer(a.Store.RoleBindings, authCacheTTL)
+	authz := access.NewAuthorizer(a.Store.RoleBindings, cfg.AuthCacheTTL)
 	a.Authorizer = authz
 	a.Changes.Listen(a.Identity.Forget)
 	a.Changes.Listen(authz.Forget)

@@ -40,6 +40,9 @@ type Server struct {
 	LoginMaxPerIP      int
 	LogLevel           string
 	ShutdownTimeout    time.Duration
+	// AuthCacheTTL bounds how long a replica acts on cached credentials, users and role bindings
+	// after a change it was not told about (0 disables the cache).
+	AuthCacheTTL time.Duration
 }
 
 // Embedded reports whether the server runs on the embedded SQLite database.
@@ -81,6 +84,7 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	l.integer(&c.LoginMaxPerIP, "LOGIN_MAX_PER_IP", 20, "login attempts per client IP per minute")
 	l.str(&c.LogLevel, "LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	l.duration(&c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown timeout")
+	l.duration(&c.AuthCacheTTL, "AUTH_CACHE_TTL", 10*time.Second, "per-process cache of credentials and roles (0 disables); changes reach every replica at once, the TTL only bounds a lost notice")
 	if err := l.parse(args); err != nil {
 		return nil, err
 	}
@@ -121,6 +125,9 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	}
 	if c.LoginFailureWindow < time.Second {
 		add(fmt.Errorf("LOGIN_FAILURE_WINDOW=%s: must be at least 1s", c.LoginFailureWindow))
+	}
+	if c.AuthCacheTTL < 0 || c.AuthCacheTTL > time.Minute {
+		add(fmt.Errorf("AUTH_CACHE_TTL=%s: must be between 0 and 1m", c.AuthCacheTTL))
 	}
 	if c.LoginMaxPerIP < 1 {
 		add(fmt.Errorf("LOGIN_MAX_PER_IP=%d: must be at least 1", c.LoginMaxPerIP))
