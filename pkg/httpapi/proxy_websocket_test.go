@@ -45,7 +45,7 @@ func TestProxyWebsocketWatch(t *testing.T) {
 			}
 			require.NoError(t, err, "handshake answered %v", status(resp))
 			defer conn.Close()
-		
+
 			name := uniq("ws")
 			e.kube.Kubectl(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+name+"}\n", "apply", "-n", ns, "-f", "-")
 			require.NoError(t, conn.SetReadDeadline(time.Now().Add(time.Minute)))
