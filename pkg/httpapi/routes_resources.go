@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -54,7 +55,9 @@ func (a *API) registerResources() {
 		Example: resources.ApplyInput{YAML: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n", Namespace: "default", DryRun: true},
 		Handler: Do(func(c *Call, in *resources.ApplyInput) (*ApplyResults, error) {
 			res, err := br.Apply(c.Ctx, c.scope.ID, *in, func(t resources.Target) error {
-				return a.authorizeKube(c, http.MethodPatch, t.Kind.Path(t.Namespace)+"/"+t.Name, t.Object)
+				// Escaped, so that a name or namespace holding '?', '#' or '/' is decided on as the
+				// segment the cluster will see (or refused as not canonical), not read as more URL.
+				return a.authorizeKube(c, http.MethodPatch, t.Kind.Path(url.PathEscape(t.Namespace))+"/"+url.PathEscape(t.Name), t.Object)
 			})
 			if res == nil {
 				res = []resources.ApplyResult{}
