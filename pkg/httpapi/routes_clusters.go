@@ -180,10 +180,21 @@ func (a *API) proxy(c *Call) error {
 		return err
 	}
 	req := c.Request()
+	probe := req.Clone(c.Ctx)
+	probe.URL.Path, probe.URL.RawPath = apiPath, ""
+	// First by the request line alone (a body only ever raises the role), so that a caller
+	// refused anyway does not make the server buffer a body.
+	d, err := kubeproxy.Decide(probe, nil)
+	if err != nil {
+		return err
+	}
+	if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role); err != nil {
+		return kubeForbidden(d, c.scope.ID)
+	}
 	var body []byte
-	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Body != nil && req.ContentLength != 0 {
-		// The decision reads write bodies (ServiceAccounts, token Secrets, the created object's
-		// name); the same bounded bytes are forwarded.
+	if d.Write && req.Method != http.MethodGet && req.Body != nil && req.ContentLength != 0 {
+		// Then by the body (ServiceAccounts, token Secrets, the created object's name); the same
+		// bounded bytes are forwarded.
 		data, err := io.ReadAll(http.MaxBytesReader(c.Writer(), req.Body, maxProxyBody))
 		if err != nil {
 			return err
@@ -191,15 +202,12 @@ func (a *API) proxy(c *Call) error {
 		body = data
 		req.Body = io.NopCloser(bytes.NewReader(data))
 		req.ContentLength = int64(len(data))
-	}
-	probe := req.Clone(c.Ctx)
-	probe.URL.Path, probe.URL.RawPath = apiPath, ""
-	d, err := kubeproxy.Decide(probe, body)
-	if err != nil {
-		return err
-	}
-	if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role); err != nil {
-		return kubeForbidden(d, c.scope.ID)
+		if d, err = kubeproxy.Decide(probe, body); err != nil {
+			return err
+		}
+		if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role); err != nil {
+			return kubeForbidden(d, c.scope.ID)
+		}
 	}
 	rc, err := a.deps.Clusters.RESTConfig(c.Ctx, c.scope.ID)
 	if err != nil {
