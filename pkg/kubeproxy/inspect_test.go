@@ -3,6 +3,7 @@ package kubeproxy_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -172,4 +173,35 @@ func TestDecideNamesCreatedObjects(t *testing.T) {
 	require.Equal(t, "settings", d.Name)
 	d = decideBody(t, http.MethodPost, "/api/v1/namespaces/team/pods/web-0/eviction", "application/json", `{"metadata":{"name":"other"}}`)
 	require.Equal(t, "web-0", d.Name)
+}
+
+// Decide never panics on any body or content type, and a body only ever raises the role the
+// request line alone needs.
+func FuzzDecideBody(f *testing.F) {
+	for _, seed := range []struct{ path, ct, body string }{
+		{"/api/v1/namespaces/team/pods", "application/json", `{"spec":{"serviceAccountName":"x"}}`},
+		{"/apis/apps/v1/namespaces/team/deployments/d", "application/json-patch+json", `[{"op":"add","path":"/spec/template/spec/serviceAccountName","value":"x"}]`},
+		{"/api/v1/namespaces/team/secrets", "application/yaml", "type: kubernetes.io/service-account-token\n"},
+		{"/apis/x.io/v1/namespaces/team/things", "application/apply-patch+yaml", "a: &a [*a]"},
+	} {
+		f.Add(seed.path, seed.ct, seed.body)
+	}
+	f.Fuzz(func(t *testing.T, path, contentType, body string) {
+		u, err := url.Parse("http://cluster" + path)
+		if err != nil {
+			return
+		}
+		for _, method := range []string{http.MethodPost, http.MethodPatch} {
+			req := httptest.NewRequest(method, "/", nil)
+			req.URL = u
+			req.Header.Set("Content-Type", contentType)
+			bare, err := kubeproxy.Decide(req, nil)
+			if err != nil {
+				continue
+			}
+			d, err := kubeproxy.Decide(req, []byte(body))
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, int(d.Role), int(bare.Role))
+		}
+	})
 }
