@@ -89,6 +89,17 @@ func TestProxyEditorCannotBecomeAdmin(t *testing.T) {
 	_, err := e.kube.TryKubectl("", "get", "configmap", "-n", "kube-system", sysCM)
 	require.Error(t, err, "dry runs only")
 
+	t.Run("cached lists follow the same rules", func(t *testing.T) {
+		secrets := apitest.Path("/api/v1/clusters/%d/resources/secrets", id)
+		for _, q := range []string{"", "?namespace=kube-system"} {
+			r := editor.For(t).Do(http.MethodGet, secrets+q, nil)
+			require.Equal(t, http.StatusForbidden, r.Status, "%s: %s", q, r.Body)
+			require.Contains(t, errorOf(t, r).Message, "requires the admin role")
+			cadmin.For(t).Expect(http.StatusOK, http.MethodGet, secrets+q, nil)
+		}
+		editor.For(t).Expect(http.StatusOK, http.MethodGet, secrets+"?namespace="+ns, nil)
+	})
+
 	t.Run("the editor's ordinary writes still work", func(t *testing.T) {
 		for _, w := range []struct{ method, path, contentType, body string }{
 			{"POST", n + "/configmaps", "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ordinary"},"data":{"a":"b"}}`},
