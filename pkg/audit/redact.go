@@ -45,13 +45,15 @@ func Summarize(body []byte) string {
 }
 
 // Redact returns v with secret values replaced; v is a decoded JSON value.
-func Redact(v any) any {
+func Redact(v any) any { return redact(v, false) }
+
+// redact replaces secret values; inSecretList marks the items of a SecretList, which carry no
+// kind of their own.
+func redact(v any, inSecretList bool) any {
 	switch t := v.(type) {
 	case map[string]any:
-		isSecret := false
-		if k, ok := t["kind"].(string); ok && k == "Secret" {
-			isSecret = true
-		}
+		kind, _ := t["kind"].(string)
+		isSecret := inSecretList || secretKind(kind)
 		out := make(map[string]any, len(t))
 		for k, val := range t {
 			n := normalise(k)
@@ -61,24 +63,25 @@ func Redact(v any) any {
 			case isSecret && (n == "data" || n == "stringdata"):
 				out[k] = redacted
 			case n == "yaml" || n == "manifest":
-				// Manifests may embed Secrets; audit keeps their size, not their text.
-				if s, ok := val.(string); ok && strings.Contains(s, "Secret") {
-					out[k] = redacted
-				} else {
-					out[k] = Redact(val)
-				}
+				out[k] = redactManifest(val)
+			case n == "items" && strings.EqualFold(kind, "SecretList"):
+				out[k] = redact(val, true)
 			default:
-				out[k] = Redact(val)
+				out[k] = redact(val, false)
 			}
 		}
 		return out
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			out[i] = Redact(e)
+			out[i] = redact(e, inSecretList)
 		}
 		return out
 	default:
 		return v
 	}
 }
+
+// secretKind reports whether an object's kind is a Secret's. Case is ignored: redaction errs
+// towards hiding.
+func secretKind(kind string) bool { return strings.EqualFold(kind, "Secret") }

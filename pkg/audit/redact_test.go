@@ -23,6 +23,21 @@ func TestSummarizeRedactsSecrets(t *testing.T) {
 		{"configmap data kept", `{"kind":"ConfigMap","data":{"color":"blue"}}`, nil, []string{"blue"}},
 		{"yaml with secret", `{"yaml":"kind: Secret\nstringData:\n  pw: plain"}`, []string{"plain"}, nil},
 		{"not json", `password=hunter2`, []string{"hunter2"}, []string{"non-JSON"}},
+		// Manifests are parsed as apply parses them, so the kind is the one apply sees.
+		{"yaml with escaped kind", `{"yaml":"apiVersion: v1\nkind: \"Secr\\x65t\"\nmetadata: {name: db}\nstringData:\n  pw: plain-x65\n"}`,
+			[]string{"plain-x65"}, []string{`"name":"db"`}},
+		{"yaml with unicode-escaped kind", `{"yaml":"kind: \"Secr\\u0065t\"\nstringData: {pw: plain-u0065}\n"}`, []string{"plain-u0065"}, nil},
+		{"json manifest with escaped kind", `{"yaml":"{\"kind\":\"Secr\\u0065t\",\"data\":{\"pw\":\"aHVudGVyMg==\"}}"}`, []string{"aHVudGVyMg=="}, nil},
+		{"flow style", `{"yaml":"{apiVersion: v1, kind: Secret, metadata: {name: db}, stringData: {pw: plain-flow}}"}`,
+			[]string{"plain-flow"}, []string{`"name":"db"`}},
+		{"lower-case kind", `{"yaml":"kind: secret\nstringData: {pw: plain-lower}\n"}`, []string{"plain-lower"}, nil},
+		{"secret among documents", `{"yaml":"kind: ConfigMap\nmetadata: {name: cm}\ndata: {color: blue}\n---\nkind: Secret\nstringData: {pw: plain-second}\n"}`,
+			[]string{"plain-second"}, []string{"blue", `"name":"cm"`}},
+		{"secret in a list", `{"yaml":"kind: List\nitems:\n- kind: Secret\n  stringData: {pw: plain-list}\n"}`, []string{"plain-list"}, nil},
+		{"secret list items", `{"yaml":"kind: SecretList\nitems:\n- metadata: {name: a}\n  data: {pw: cGxhaW4tc2w=}\n"}`, []string{"cGxhaW4tc2w="}, nil},
+		{"configmap manifest kept", `{"yaml":"kind: ConfigMap\nmetadata: {name: cm}\ndata: {color: blue}\n"}`, nil, []string{"blue"}},
+		{"unparsable manifest", `{"yaml":"kind: Secret\nstringData: {pw: plain-broken\n"}`, []string{"plain-broken"}, []string{redacted}},
+		{"manifest key in another case", `{"YAML":"kind: \"Secr\\x65t\"\nstringData: {pw: plain-case}\n"}`, []string{"plain-case"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

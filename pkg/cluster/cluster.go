@@ -391,7 +391,7 @@ func (s *Service) probe(ctx context.Context, rc *rest.Config) store.ClusterStatu
 }
 
 func reason(err error) string {
-	msg := err.Error()
+	msg := failureText(err)
 	if strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate") {
 		return "TLS verification failed: " + msg
 	}

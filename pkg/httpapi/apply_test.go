@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,8 +9,14 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubespace/kubespace/internal/apitest"
+	"github.com/kubespace/kubespace/pkg/cluster"
+	"github.com/kubespace/kubespace/pkg/errs"
 )
 
 // applyResult is one object's outcome of an apply.
@@ -215,4 +222,60 @@ spec:
 `, crdName, group), "apply", "-f", "-")
 	e.kube.Kubectl(t, "", "wait", "--for=condition=Established", "crd/"+crdName, "--timeout=60s")
 	eventually(t, "the kinds list shows the new CRD", has)
+}
+
+// A Secret applied with its kind escaped or written in flow style is still a Secret to the audit
+// log: manifests are redacted per parsed object, as apply parses them, never by searching text.
+func TestApplyKeepsSecretsOutOfTheAudit(t *testing.T) {
+	t.Parallel()
+	e := newKubeEnv(t)
+	id := e.importCluster(t, "main")
+	ns := e.namespace(t, "ks-apply-audit")
+	editor := e.user(t, "ceditor", id, "editor")
+	cases := []struct{ name, doc, value string }{
+		{"yaml-x-escape", "apiVersion: v1\nkind: \"Secr\\x65t\"\nmetadata: {name: yaml-x-escape}\nstringData: {pw: kstest-val-x65}\n", "kstest-val-x65"},
+		{"yaml-u-escape", "apiVersion: v1\nkind: \"Secr\\u0065t\"\nmetadata: {name: yaml-u-escape}\nstringData:\n  pw: kstest-val-u0065\n", "kstest-val-u0065"},
+		{"json-escape", `{"apiVersion":"v1","kind":"Secr\u0065t","metadata":{"name":"json-escape"},"stringData":{"pw":"kstest-val-json"}}`, "kstest-val-json"},
+		{"flow-style", "{apiVersion: v1, kind: Secret, metadata: {name: flow-style}, stringData: {pw: kstest-val-flow}}", "kstest-val-flow"},
+		{"after-a-configmap", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: before}\ndata: {color: kstest-visible}\n---\napiVersion: v1\nkind: \"Se\\x63ret\"\nmetadata: {name: after-a-configmap}\ndata: {pw: a3N0ZXN0LXZhbC1kYXRh}\n", "a3N0ZXN0LXZhbC1kYXRh"},
+	}
+	for _, tc := range cases {
+		rs := applyYAML(t, editor, id, ns, tc.doc, false)
+		require.Contains(t, actions(rs), "Secret/"+tc.name+" created", "%s: %v", tc.name, rs)
+		e.kube.Kubectl(t, "", "get", "secret", "-n", ns, tc.name)
+	}
+	evs := e.clusterAudit(t, id, url.Values{"username": {"ceditor"}, "action": {"apply"}})
+	require.Len(t, evs, len(cases), "every apply is audited")
+	all := e.admin.Expect(http.StatusOK, http.MethodGet, "/api/v1/audit-events?limit=1000", nil)
+	require.Contains(t, string(all.Body), "kstest-visible", "ConfigMaps are kept in the summary")
+	rows := rawRows(t, rawDatabase(t, e.s))
+	for _, tc := range cases {
+		require.NotContains(t, string(all.Body), tc.value, tc.name)
+		for _, col := range rows["audit_events"] {
+			for _, enc := range encodings(tc.value) {
+				require.NotContains(t, string(col), enc, "%s: the audit row holds the secret", tc.name)
+			}
+		}
+	}
+}
+
+// A 422 of the API server stays a 422 in KubeSpace's vocabulary, with its field causes; apply
+// reports the API server's message per object.
+func TestKubernetesInvalidIsUnprocessable(t *testing.T) {
+	t.Parallel()
+	e := newKubeEnv(t)
+	ns := e.namespace(t, "ks-invalid")
+	rc, err := clientcmd.BuildConfigFromFlags("", e.kube.Kubeconfig)
+	require.NoError(t, err)
+	cs, err := kubernetes.NewForConfig(rc)
+	require.NoError(t, err)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "broken"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 999999}}}}
+	_, kerr := cs.CoreV1().Services(ns).Create(context.Background(), svc, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	require.Error(t, kerr)
+	e2, ok := errs.As(cluster.KubeError(kerr))
+	require.True(t, ok)
+	require.Equal(t, errs.Unprocessable, e2.Kind)
+	require.Equal(t, "kubernetes_invalid", e2.StableCode())
+	require.Contains(t, e2.Message, `Service "broken" is invalid`)
+	require.Contains(t, e2.Fields["spec.ports[0].port"], "must be between 1 and 65535")
 }

@@ -252,12 +252,21 @@ func TestProxyHeadersAndAudit(t *testing.T) {
 	t.Run("writes and sessions are audited", func(t *testing.T) {
 		path := "/api/v1/namespaces/" + ns + "/configmaps"
 		e.kubeCall(t, editor, id, http.MethodPost, path, "application/json", body(cm("audited")), nil)
+		// Creates name the object from the body: metadata.name, or generateName followed by *,
+		// in JSON or YAML.
+		generated := map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"generateName": "gen-"}}
+		r := e.kubeCall(t, editor, id, http.MethodPost, path, "application/json", body(generated), nil)
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+		r = e.kubeCall(t, editor, id, http.MethodPost, path, "application/yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\n", nil)
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 		e.kubeCall(t, editor, id, http.MethodPatch, path+"/audited", "application/merge-patch+json", `{"data":{"a":"b"}}`, nil)
 		e.kubeCall(t, editor, id, http.MethodDelete, path+"/audited", "", "", nil)
 		e.kubeCall(t, editor, id, http.MethodPost, "/api/v1/namespaces/"+ns+"/pods/p/exec?command=true&stdout=true", "", "", nil)
 		e.kubeCall(t, editor, id, http.MethodGet, path, "", "", nil) // reads are not audited
 		want := []struct{ action, resource, name string }{
-			{"create", "kubernetes/configmaps", ""},
+			{"create", "kubernetes/configmaps", ns + "/audited"},
+			{"create", "kubernetes/configmaps", ns + "/gen-*"},
+			{"create", "kubernetes/configmaps", ns + "/from-yaml"},
 			{"patch", "kubernetes/configmaps", ns + "/audited"},
 			{"delete", "kubernetes/configmaps", ns + "/audited"},
 			{"create/exec", "kubernetes/pods/exec", ns + "/p"},
@@ -272,20 +281,16 @@ func TestProxyHeadersAndAudit(t *testing.T) {
 			}
 			return false
 		})
-		seen := map[string]kubeAuditEvent{}
+		seen := map[string]bool{}
 		for _, ev := range got {
 			require.Equal(t, "ceditor", ev.Username)
 			require.Equal(t, "cluster", ev.Scope)
 			require.Equal(t, id, ev.ScopeID)
 			require.NotEqual(t, "list", ev.Action, "reads are not audited")
-			seen[ev.Action+" "+ev.ResourceType] = ev
+			seen[ev.Action+" "+ev.ResourceType+" "+ev.ResourceName] = true
 		}
 		for _, w := range want {
-			ev, ok := seen[w.action+" "+w.resource]
-			require.True(t, ok, "no %s %s in the audit log: %v", w.action, w.resource, seen)
-			if w.name != "" {
-				require.Equal(t, w.name, ev.ResourceName)
-			}
+			require.True(t, seen[w.action+" "+w.resource+" "+w.name], "no %s %s %s in the audit log: %v", w.action, w.resource, w.name, seen)
 		}
 		// A denied write is audited as a failure for the viewer.
 		denied := e.clusterAudit(t, id, url.Values{"username": {"cviewer"}})
@@ -297,7 +302,7 @@ func TestProxyHeadersAndAudit(t *testing.T) {
 		// Secrets written through the proxy never land in the audit log.
 		secret := map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "audited"},
 			"stringData": map[string]string{"password": "s3cr3t-value-kstest"}}
-		r := e.kubeCall(t, editor, id, http.MethodPost, "/api/v1/namespaces/"+ns+"/secrets", "application/json", body(secret), nil)
+		r = e.kubeCall(t, editor, id, http.MethodPost, "/api/v1/namespaces/"+ns+"/secrets", "application/json", body(secret), nil)
 		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 		// Nor do the values of patches to Secrets, which carry no kind.
 		secretPath := "/api/v1/namespaces/" + ns + "/secrets/audited"

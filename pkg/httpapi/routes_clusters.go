@@ -123,14 +123,40 @@ func (a *API) proxy(c *Call) error {
 	if !strings.HasPrefix(apiPath, "/") {
 		apiPath = "/" + apiPath
 	}
-	probe := c.Request().Clone(c.Ctx)
-	probe.URL.Path = apiPath
-	d, err := kubeproxy.Decide(probe)
+	// The whole path as the client sent it: gin matched the route on the decoded path, so an
+	// encoded separator anywhere must be refused here, before it is decoded into the decision.
+	if err := kubeproxy.CheckPath(c.Request().URL); err != nil {
+		return err
+	}
+	req := c.Request()
+	probe := req.Clone(c.Ctx)
+	probe.URL.Path, probe.URL.RawPath = apiPath, ""
+	// First by the request line alone (a body only ever raises the role), so that a caller
+	// refused anyway does not make the server buffer a body.
+	d, err := kubeproxy.Decide(probe, nil)
 	if err != nil {
-		return errs.Invalidf("not a Kubernetes API path: %s", apiPath)
+		return err
 	}
 	if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role); err != nil {
-		return errs.Forbiddenf("%s %s in cluster %d requires the %s role", d.Info.Verb, describeResource(d), c.scope.ID, d.Role)
+		return kubeForbidden(d, c.scope.ID)
+	}
+	var body []byte
+	if d.Write && req.Method != http.MethodGet && req.Body != nil && req.ContentLength != 0 {
+		// Then by the body (ServiceAccounts, token Secrets, the created object's name); the same
+		// bounded bytes are forwarded.
+		data, err := io.ReadAll(http.MaxBytesReader(c.Writer(), req.Body, maxProxyBody))
+		if err != nil {
+			return err
+		}
+		body = data
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		req.ContentLength = int64(len(data))
+		if d, err = kubeproxy.Decide(probe, body); err != nil {
+			return err
+		}
+		if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role); err != nil {
+			return kubeForbidden(d, c.scope.ID)
+		}
 	}
 	rc, err := a.deps.Clusters.RESTConfig(c.Ctx, c.scope.ID)
 	if err != nil {
@@ -138,27 +164,19 @@ func (a *API) proxy(c *Call) error {
 	}
 	if d.Write {
 		c.Record(d.Info.Verb+subresource(d), "kubernetes/"+describeResource(d))
-		name := d.Info.Name
+		name := d.Name
 		if d.Info.Namespace != "" {
 			name = d.Info.Namespace + "/" + name
 		}
-		c.Audit(d.Info.Name, name)
-		if body := c.Request().Body; body != nil && c.Request().ContentLength != 0 {
-			data, err := io.ReadAll(http.MaxBytesReader(c.Writer(), body, maxProxyBody))
-			if err != nil {
-				return err
-			}
-			// A Secret's values also travel in patches, which carry no kind for redaction to
-			// recognise: the audit log keeps no body of a Secret request.
-			if d.Info.APIGroup != "" || d.Info.Resource != "secrets" {
-				c.SetAuditBody(data)
-			}
-			c.Request().Body = io.NopCloser(bytes.NewReader(data))
-			c.Request().ContentLength = int64(len(data))
+		c.Audit(d.Name, name)
+		// A Secret's values also travel in patches, which carry no kind for redaction to
+		// recognise: the audit log keeps no body of a Secret request.
+		if body != nil && (d.Info.APIGroup != "" || d.Info.Resource != "secrets") {
+			c.SetAuditBody(body)
 		}
 	}
 	var proxyErr error
-	a.deps.Proxies.Serve(c.Writer(), c.Request(), c.scope.ID, rc, apiPath, func(err error) { proxyErr = err })
+	a.deps.Proxies.Serve(c.Writer(), req, c.scope.ID, rc, apiPath, func(err error) { proxyErr = err })
 	if d.Write && d.Info.IsResourceRequest && c.gin.Writer.Status() < 400 {
 		a.deps.Resources.Touched(c.scope.ID, d.Info.APIGroup, d.Info.Resource)
 	}

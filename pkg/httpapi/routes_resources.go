@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -52,7 +55,9 @@ func (a *API) registerResources() {
 		Example: resources.ApplyInput{YAML: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n", Namespace: "default", DryRun: true},
 		Handler: Do(func(c *Call, in *resources.ApplyInput) (*ApplyResults, error) {
 			res, err := br.Apply(c.Ctx, c.scope.ID, *in, func(t resources.Target) error {
-				return a.authorizeKube(c, http.MethodPatch, t.Kind.Path(t.Namespace)+"/"+t.Name)
+				// Escaped, so that a name or namespace holding '?', '#' or '/' is decided on as the
+				// segment the cluster will see (or refused as not canonical), not read as more URL.
+				return a.authorizeKube(c, http.MethodPatch, t.Kind.Path(url.PathEscape(t.Namespace))+"/"+url.PathEscape(t.Name), t.Object)
 			})
 			if res == nil {
 				res = []resources.ApplyResult{}
@@ -77,7 +82,7 @@ func (a *API) listResources(c *Call) error {
 	if err != nil {
 		return err
 	}
-	if err := a.authorizeKube(c, http.MethodGet, k.Path(q.Namespace)); err != nil {
+	if err := a.authorizeKube(c, http.MethodGet, k.Path(q.Namespace), nil); err != nil {
 		return err
 	}
 	page, err := a.deps.Resources.List(c.Ctx, c.scope.ID, k, q)
@@ -90,20 +95,38 @@ func (a *API) listResources(c *Call) error {
 }
 
 // authorizeKube applies the proxy's per-request rules to a request KubeSpace makes on the
-// caller's behalf (lists from the cache, applies).
-func (a *API) authorizeKube(c *Call, method, path string) error {
+// caller's behalf (lists from the cache, applies). obj is the object a write sends (nil for
+// reads): the rules read it as they read a proxied body.
+func (a *API) authorizeKube(c *Call, method, path string, obj map[string]any) error {
 	req, err := http.NewRequestWithContext(c.Ctx, method, path, nil)
 	if err != nil {
 		return errs.Invalidf("invalid resource path %q", path)
 	}
-	d, err := kubeproxy.Decide(req)
+	var body []byte
+	if obj != nil {
+		if body, err = json.Marshal(obj); err != nil {
+			return errs.Invalidf("the object cannot be encoded: %v", err)
+		}
+		// Server-side apply sends the object as an apply patch.
+		req.Header.Set("Content-Type", "application/apply-patch+yaml")
+	}
+	d, err := kubeproxy.Decide(req, body)
 	if err != nil {
-		return errs.Invalidf("invalid resource path %q", path)
+		return err
 	}
 	if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role); err != nil {
-		return errs.Forbiddenf("%s %s in cluster %d requires the %s role", d.Info.Verb, describeResource(d), c.scope.ID, d.Role)
+		return kubeForbidden(d, c.scope.ID)
 	}
 	return nil
+}
+
+// kubeForbidden is the refusal of a Kubernetes request the caller's role does not cover.
+func kubeForbidden(d kubeproxy.Decision, clusterID int64) error {
+	msg := fmt.Sprintf("%s %s in cluster %d requires the %s role", d.Info.Verb, describeResource(d), clusterID, d.Role)
+	if d.Reason != "" {
+		msg += ": " + d.Reason
+	}
+	return errs.Forbiddenf("%s", msg)
 }
 
 func nonNil[T any](s []T) []T {

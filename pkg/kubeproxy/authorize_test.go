@@ -3,11 +3,13 @@ package kubeproxy_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/errs"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
 )
 
@@ -63,7 +65,9 @@ func TestDecide(t *testing.T) {
 		{"GET", ns + "/secrets", access.Editor, false, "list"},
 		{"GET", ns + "/secrets/s", access.Editor, false, "get"},
 		{"GET", ns + "/secrets?watch=1", access.Editor, false, "watch"},
-		{"GET", "/api/v1/secrets", access.Editor, false, "list"},
+		// ... except across all namespaces, which includes the system namespaces.
+		{"GET", "/api/v1/secrets", access.Admin, false, "list"},
+		{"GET", "/api/v1/watch/secrets", access.Admin, false, "watch"},
 		{"POST", ns + "/secrets", access.Editor, true, "create"},
 		{"DELETE", ns + "/secrets/s", access.Editor, true, "delete"},
 		// RBAC: read as viewer, write as admin (namespaced Roles too).
@@ -106,10 +110,36 @@ func TestDecide(t *testing.T) {
 		{"GET", "/statusz", access.Admin, false, "get"},
 		{"GET", "/apisx", access.Admin, false, "get"},
 		{"GET", "/versionz", access.Admin, false, "get"},
+		// ServiceAccount tokens are minted by admins only, in every namespace.
+		{"POST", ns + "/serviceaccounts/builder/token", access.Admin, true, "create"},
+		{"POST", "/api/v1/namespaces/kube-system/serviceaccounts/clusterrole-aggregation-controller/token", access.Admin, true, "create"},
+		{"POST", ns + "/serviceaccounts", access.Editor, true, "create"},
+		{"GET", ns + "/serviceaccounts/builder", access.Viewer, false, "get"},
+		// System namespaces: every write, exec and proxy session, and Secret reads, need admin;
+		// other reads stay with viewers.
+		{"POST", "/api/v1/namespaces/kube-system/configmaps", access.Admin, true, "create"},
+		{"PATCH", "/apis/apps/v1/namespaces/kube-system/deployments/coredns", access.Admin, true, "patch"},
+		{"DELETE", "/api/v1/namespaces/kube-public/configmaps/cluster-info", access.Admin, true, "delete"},
+		{"DELETE", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", access.Admin, true, "deletecollection"},
+		{"POST", "/api/v1/namespaces/kubespace-system/pods/agent-0/eviction", access.Admin, true, "create"},
+		{"POST", "/api/v1/namespaces/kube-system/pods/etcd-0/exec?command=sh", access.Admin, true, "create"},
+		{"GET", "/api/v1/namespaces/kube-system/pods/etcd-0/exec?command=sh", access.Admin, true, "get"},
+		{"POST", "/api/v1/namespaces/kube-system/pods/etcd-0/portforward", access.Admin, true, "create"},
+		{"GET", "/api/v1/namespaces/kube-system/services/kube-dns:53/proxy/", access.Admin, true, "get"},
+		{"GET", "/api/v1/namespaces/kube-system/secrets", access.Admin, false, "list"},
+		{"GET", "/api/v1/namespaces/kube-system/secrets/bootstrap-token-abcdef", access.Admin, false, "get"},
+		{"GET", "/api/v1/watch/namespaces/kubespace-system/secrets", access.Admin, false, "watch"},
+		{"GET", "/api/v1/namespaces/kube-system/pods", access.Viewer, false, "list"},
+		{"GET", "/api/v1/namespaces/kube-system/pods/etcd-0/log", access.Viewer, false, "get"},
+		{"GET", "/api/v1/namespaces/kube-system/configmaps/kube-proxy", access.Viewer, false, "get"},
+		{"GET", "/api/v1/namespaces/kube-system", access.Viewer, false, "get"},
+		{"PATCH", "/api/v1/namespaces/kube-system", access.Admin, true, "patch"},
+		// A namespace merely named like a system one is ordinary.
+		{"POST", "/api/v1/namespaces/kube-systemx/configmaps", access.Editor, true, "create"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			d, err := kubeproxy.Decide(httptest.NewRequest(tc.method, tc.path, nil))
+			d, err := kubeproxy.Decide(httptest.NewRequest(tc.method, tc.path, nil), nil)
 			require.NoError(t, err)
 			require.Equal(t, tc.role.String(), d.Role.String(), "role")
 			require.Equal(t, tc.write, d.Write, "write")
@@ -118,19 +148,43 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// Decide sees the path the cluster will see: tricks that rename a resource in the path do not
-// make a Secret look like something else.
-func TestDecideUnusualPaths(t *testing.T) {
+// Decide sees the path the cluster will see, and refuses a path that is not canonical rather
+// than guessing how the cluster, or anything between, reads it.
+func TestDecideRefusesNonCanonicalPaths(t *testing.T) {
 	t.Parallel()
 	for _, path := range []string{
-		"/api/v1/namespaces/team/secrets/",
-		"/api/v1/namespaces/team/secrets/s/",
 		"/api/v1/namespaces/team//secrets",
+		"//api/v1/namespaces/team/secrets",
+		"/api/v1/namespaces/team/configmaps/x/../../secrets",
+		"/api/v1/namespaces/team/configmaps/..",
+		"/api/v1/namespaces/team/./secrets",
+		"/api/v1/namespaces/team/configmaps/%2e%2e/%2E%2E/secrets",
+		"/api/v1/namespaces/team/configmaps/x%2F..%2F..%2Fsecrets",
+		"/api/v1/namespaces/team/configmaps/x%2f..%2fsecrets",
+		"/api/v1/namespaces/team/configmaps/x%5C..%5csecrets",
+		"/api/v1/namespaces/team/configmaps/x%00",
+		"/api/v1/namespaces/team/configmaps/x\\y",
+		"/api/v1/namespaces/kube-system/pods/p/proxy/a//b",
 	} {
-		d, err := kubeproxy.Decide(httptest.NewRequest(http.MethodGet, path, nil))
-		require.NoError(t, err, path)
-		if d.Info.IsResourceRequest && d.Info.Resource == "secrets" {
-			require.Equal(t, access.Editor.String(), d.Role.String(), path)
-		}
+		t.Run(path, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			u, err := url.Parse("http://cluster" + path)
+			require.NoError(t, err)
+			req.URL = u
+			_, err = kubeproxy.Decide(req, nil)
+			require.Error(t, err)
+			e, ok := errs.As(err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, errs.Invalid, e.Kind)
+			require.Equal(t, "non_canonical_path", e.StableCode())
+		})
 	}
+	// Trailing slashes are canonical: Kubernetes serves them, and a service proxy needs them.
+	for _, path := range []string{"/api/v1/namespaces/team/secrets/", "/logs/", "/api/v1/namespaces/team/services/web:80/proxy/", "/"} {
+		_, err := kubeproxy.Decide(httptest.NewRequest(http.MethodGet, path, nil), nil)
+		require.NoError(t, err, path)
+	}
+	d, err := kubeproxy.Decide(httptest.NewRequest(http.MethodGet, "/api/v1/namespaces/team/secrets/", nil), nil)
+	require.NoError(t, err)
+	require.Equal(t, access.Editor.String(), d.Role.String())
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/httpstream/wsstream"
 	"k8s.io/apimachinery/pkg/util/proxy"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/transport"
@@ -30,6 +31,8 @@ type Proxies struct {
 type cached struct {
 	config  *rest.Config
 	handler *proxy.UpgradeAwareHandler
+	// origin is the cluster server's scheme://host, sent as Origin on websocket upgrades.
+	origin string
 }
 
 // New returns an empty proxy cache.
@@ -65,33 +68,38 @@ func (p *Proxies) Serve(w http.ResponseWriter, req *http.Request, clusterID int6
 			out.Header.Del(name)
 		}
 	}
-	// The browser's Origin names KubeSpace, not the cluster; the API server does not need it.
+	// The browser's Origin names KubeSpace, not the cluster, and KubeSpace already checked it.
+	// The API server ignores Origin except on websocket watches, whose handshake refuses a
+	// request without one (403): those get the cluster's own origin, which it accepts.
 	out.Header.Del("Origin")
-	h.ServeHTTP(w, out)
+	if wsstream.IsWebSocketRequest(out) {
+		out.Header.Set("Origin", h.origin)
+	}
+	h.handler.ServeHTTP(w, out)
 }
 
-func (p *Proxies) handlerFor(clusterID int64, cfg *rest.Config) (*proxy.UpgradeAwareHandler, error) {
+func (p *Proxies) handlerFor(clusterID int64, cfg *rest.Config) (cached, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.handler[clusterID]; ok && c.config == cfg {
-		return c.handler, nil
+		return c, nil
 	}
 	target, err := url.Parse(cfg.Host)
 	if err != nil {
-		return nil, fmt.Errorf("cluster server %q: %w", cfg.Host, err)
+		return cached{}, fmt.Errorf("cluster server %q: %w", cfg.Host, err)
 	}
 	if target.Path != "" && target.Path != "/" {
-		return nil, fmt.Errorf("cluster server %q: a path prefix is not supported by the proxy", cfg.Host)
+		return cached{}, fmt.Errorf("cluster server %q: a path prefix is not supported by the proxy", cfg.Host)
 	}
 	// A root path of "/" (not "") keeps the handler from redirecting GET /api to /api/.
 	target.Path = "/"
 	rt, err := rest.TransportFor(cfg)
 	if err != nil {
-		return nil, err
+		return cached{}, err
 	}
 	upgrade, err := upgradeTransport(cfg)
 	if err != nil {
-		return nil, err
+		return cached{}, err
 	}
 	h := proxy.NewUpgradeAwareHandler(target, rt, false, false, responder{})
 	h.UpgradeTransport = upgrade
@@ -101,8 +109,9 @@ func (p *Proxies) handlerFor(clusterID int64, cfg *rest.Config) (*proxy.UpgradeA
 	h.FlushInterval = -1
 	// A redirect from a cluster must not walk the server to another host with our credentials.
 	h.RejectForwardingRedirects = true
-	p.handler[clusterID] = cached{config: cfg, handler: h}
-	return h, nil
+	c := cached{config: cfg, handler: h, origin: target.Scheme + "://" + target.Host}
+	p.handler[clusterID] = c
+	return c, nil
 }
 
 // upgradeTransport dials the API server over HTTP/1.1 (SPDY and websocket upgrades cannot ride

@@ -47,6 +47,9 @@ type Target struct {
 	Kind      Kind
 	Namespace string
 	Name      string
+	// Object is the object as it will be sent (its namespace set); authorization reads it (which
+	// ServiceAccount a workload runs as, whether a Secret asks for a token). Do not modify it.
+	Object map[string]any
 }
 
 // Apply server-side-applies every document; authorize is asked about each object first, and an
@@ -92,7 +95,7 @@ func (b *Browser) Apply(ctx context.Context, clusterID int64, in ApplyInput, aut
 	results := make([]ApplyResult, 0, len(plan))
 	for _, p := range plan {
 		r := ApplyResult{Kind: p.obj.GetKind(), Namespace: p.obj.GetNamespace(), Name: p.obj.GetName()}
-		if err := authorize(Target{Kind: p.kind, Namespace: r.Namespace, Name: r.Name}); err != nil {
+		if err := authorize(Target{Kind: p.kind, Namespace: r.Namespace, Name: r.Name, Object: p.obj.Object}); err != nil {
 			r.Error = err.Error()
 			results = append(results, r)
 			continue
