@@ -10,7 +10,6 @@ import (
 
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/cluster"
-	"github.com/kubespace/kubespace/pkg/errs"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
 	"github.com/kubespace/kubespace/pkg/store"
 )
