@@ -74,7 +74,7 @@ func (m moduleOutside) roots() []string { return m }
 // everything is every package.
 type everything struct{}
 
-func (everything) has(string) bool  { return true }
+func (everything) has(string) bool { return true }
 func (everything) roots() []string { return nil }
 
 // testHelpers are the packages only tests may import: the named harnesses and every package
