@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/httpapi"
@@ -188,10 +187,4 @@ var personas = []persona{
 	{name: "cluster-limited-token", target: access.Admin, limited: true},
 	{name: "disabled-user", platform: access.Admin, disabled: true},
 	{name: "revoked-token", platform: access.Admin, revoked: true},
-}
-
-// splitRoute splits "METHOD /path".
-func splitRoute(route string) (method, path string) {
-	method, path, _ = strings.Cut(route, " ")
-	return method, path
 }

@@ -165,6 +165,38 @@ func TestPermissionClusterLimitedToken(t *testing.T) {
 	}
 }
 
+// The table's vocabulary gives each persona the outcome its prose promises, including the
+// modifiers rows use for routes narrowed in their service (the user picker: signed in and
+// admin of at least one scope).
+func TestPermissionNeedVocabulary(t *testing.T) {
+	picker := signedIn.only("admins of at least one scope", adminSomewhere)
+	want := map[string]map[string]outcome{
+		"platform(editor)": {"anonymous": unauthenticated, "super-admin": allowed, "platform-viewer": forbidden,
+			"platform-editor": allowed, "cluster-admin": forbidden, "cluster-limited-token": tokenLimited, "revoked-token": unauthenticated},
+		"object(admin)": {"platform-editor": forbidden, "platform-admin": allowed, "cluster-editor": forbidden,
+			"cluster-admin": allowed, "other-cluster-admin": forbidden, "cluster-limited-token": tokenLimited, "disabled-user": unauthenticated},
+		"kubernetesAPI(viewer)": {"cluster-viewer": allowed, "other-cluster-admin": forbidden, "cluster-limited-token": allowed},
+		"picker": {"platform-viewer": forbidden, "platform-admin": allowed, "cluster-viewer": forbidden, "cluster-admin": allowed,
+			"other-cluster-admin": allowed, "other-cluster-editor": forbidden, "cluster-limited-token": tokenLimited, "anonymous": unauthenticated},
+	}
+	needs := map[string]need{"platform(editor)": platform(access.Editor), "object(admin)": object(access.Admin),
+		"kubernetesAPI(viewer)": kubernetesAPI(access.Viewer), "picker": picker}
+	byName := map[string]persona{}
+	for _, p := range personas {
+		byName[p.name] = p
+	}
+	for n, cases := range want {
+		for name, o := range cases {
+			p, ok := byName[name]
+			require.True(t, ok, name)
+			require.Equal(t, o, needs[n].expect(p), "%s as %s", n, name)
+		}
+	}
+	require.Equal(t, httpapi.Requirement{}, picker.requirement(), "narrowing keeps the guard the kind implies")
+	custom := httpapi.Requirement{Role: access.Viewer, ScopeFrom: "platform"}
+	require.Equal(t, custom, signedIn.declares(custom).requirement())
+}
+
 // exampleQuery renders a query example struct from its `query` tags.
 func exampleQuery(t *testing.T, ex any) url.Values {
 	q := url.Values{}
