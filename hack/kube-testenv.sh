@@ -12,7 +12,7 @@
 #   hack/kube-testenv.sh bin-dir          print the absolute path of the cached binaries
 #   hack/kube-testenv.sh cached           exit 0 if nothing needs building
 #   hack/kube-testenv.sh release <name> <pid>
-#                                         used by pkg/kubetestenv: drop test binary <pid> as a user
+#                                         used by internal/kubetestenv: drop test binary <pid> as a user
 #                                         of <name>; `down` it when no live user is left and it was
 #                                         started by tests (never a cluster started by hand)
 #
@@ -57,7 +57,7 @@
 #   KWOK_NODES        number of kwok nodes (default 2); KWOK_NODE_PODS pods per kwok node (110)
 #   KUBE_TESTENV_REAL_NODE  see above
 #   KUBE_TESTENV_KEEP_ON_FAILURE=1   do not tear down a cluster whose `up` failed (to debug)
-#   KUBE_TESTENV_USER_PID   set by pkg/kubetestenv: registers that PID as a user of the cluster
+#   KUBE_TESTENV_USER_PID   set by internal/kubetestenv: registers that PID as a user of the cluster
 #   KUBE_TESTENV_KEEP=1     `release` never takes a cluster down
 #
 # Clusters started by hand (`up` without KUBE_TESTENV_USER_PID) are "pinned": `release` leaves
@@ -119,7 +119,7 @@ STATE=""
 log() { printf '[kube-testenv %s %s] %s\n' "$NAME" "$(date +%H:%M:%S)" "$*" >&2; }
 warn() { printf '[kube-testenv %s] WARNING: %s\n' "$NAME" "$*" >&2; }
 die() { printf '[kube-testenv %s] ERROR: %s\n' "$NAME" "$*" >&2; exit 1; }
-# Exit 3 = a prerequisite is missing; pkg/kubetestenv turns that into testdeps.Unavailable.
+# Exit 3 = a prerequisite is missing; internal/kubetestenv turns that into testdeps.Unavailable.
 unavailable() { printf '[kube-testenv %s] UNAVAILABLE: %s\n' "$NAME" "$*" >&2; exit 3; }
 
 set_name() {

@@ -56,7 +56,12 @@ type Route struct {
 	// KubernetesErrors answers errors as Kubernetes Status objects (the proxy speaks the
 	// Kubernetes API, and kubectl can show only a Status's message).
 	KubernetesErrors bool
-	Handler          Handler
+	// KubernetesAPI marks a route that is the Kubernetes API of the cluster its path names
+	// (":id"), directly (the proxy) or in another form (cached lists, kinds, overview, apply).
+	// These are the only routes a cluster-limited API token (minted with a kubeconfig) may
+	// call, and only for its own cluster; the guards enforce it (guard.go, signedIn).
+	KubernetesAPI bool
+	Handler       Handler
 }
 
 // Deps are the services the API fronts.

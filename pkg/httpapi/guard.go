@@ -38,14 +38,25 @@ type authenticatedGuard struct{}
 func Authenticated() Guard { return authenticatedGuard{} }
 
 func (authenticatedGuard) Authorize(c *Call) (access.Scope, error) {
-	if c.Principal == nil {
-		return access.Scope{}, errLogin
-	}
-	if c.Principal.ClusterID != 0 {
-		// A token minted for a kubeconfig reaches its cluster and nothing else.
-		return access.Scope{}, errs.Forbiddenf("this API token is limited to the Kubernetes API of cluster %d", c.Principal.ClusterID).WithCode("token_limited")
+	if err := signedIn(c); err != nil {
+		return access.Scope{}, err
 	}
 	return access.Platform, nil
+}
+
+// signedIn is where every guard but Public starts: it refuses anonymous calls, and keeps a
+// cluster-limited API token (minted with a kubeconfig) to the Kubernetes API of its cluster —
+// routes declared KubernetesAPI whose path names that cluster. Everything else (role bindings
+// even in its own cluster, cluster edits, audit, more tokens) is refused here, in one place,
+// before any role is looked at.
+func signedIn(c *Call) error {
+	if c.Principal == nil {
+		return errLogin
+	}
+	if limit := c.Principal.ClusterID; limit != 0 && !(c.route.KubernetesAPI && c.id == limit) {
+		return errs.Forbiddenf("this API token is limited to the Kubernetes API of cluster %d", limit).WithCode("token_limited")
+	}
+	return nil
 }
 func (authenticatedGuard) Requirement() Requirement { return Requirement{} }
 
@@ -60,8 +71,8 @@ func (a *API) PlatformRole(role access.Role) Guard {
 }
 
 func (g platformGuard) Authorize(c *Call) (access.Scope, error) {
-	if c.Principal == nil {
-		return access.Scope{}, errLogin
+	if err := signedIn(c); err != nil {
+		return access.Scope{}, err
 	}
 	return access.Platform, g.auth.Require(c.Ctx, c.Principal, access.Platform, g.role)
 }
@@ -91,8 +102,8 @@ func (a *API) RequestRole(role access.Role, resolve ScopeResolver) Guard {
 }
 
 func (g scopedGuard) Authorize(c *Call) (access.Scope, error) {
-	if c.Principal == nil {
-		return access.Scope{}, errLogin
+	if err := signedIn(c); err != nil {
+		return access.Scope{}, err
 	}
 	s, err := g.resolve(c)
 	if err != nil {

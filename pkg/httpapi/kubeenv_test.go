@@ -25,7 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubespace/kubespace/internal/apitest"
-	"github.com/kubespace/kubespace/pkg/kubetestenv"
+	"github.com/kubespace/kubespace/internal/kubetestenv"
 )
 
 // kubeEnv is a KubeSpace test server next to the shared kube-testenv cluster, serving its API

@@ -91,7 +91,7 @@ func (a *API) registerClusters() {
 		})})
 	a.register(&Route{Method: MethodAny, Path: "/clusters/:id/proxy/*path", Tag: "clusters",
 		Summary: "The cluster's Kubernetes API (watch, logs, exec, attach, port-forward included), with KubeSpace permissions enforced per request",
-		Guard:   a.ResourceRole(access.Viewer, a.clusterScope), KubernetesErrors: true, Handler: Raw(a.proxy)})
+		Guard:   a.ResourceRole(access.Viewer, a.clusterScope), KubernetesErrors: true, KubernetesAPI: true, Handler: Raw(a.proxy)})
 }
 
 // visibleClusters returns nil (all) for platform viewers, otherwise the clusters the caller holds

@@ -36,22 +36,22 @@ func (a *API) registerResources() {
 	viewer := a.ResourceRole(access.Viewer, a.clusterScope)
 	a.register(&Route{Method: http.MethodGet, Path: "/clusters/:id/kinds", Tag: "clusters",
 		Summary: "Resource kinds the cluster serves (built-in and custom), from discovery",
-		Guard:   viewer, Handler: Do(func(c *Call, _ *NoInput) (List[resources.Kind], error) {
+		Guard:   viewer, KubernetesAPI: true, Handler: Do(func(c *Call, _ *NoInput) (List[resources.Kind], error) {
 			ks, err := br.Kinds(c.Ctx, c.scope.ID)
 			return List[resources.Kind]{Items: nonNil(ks), Total: int64(len(ks))}, err
 		})})
 	a.register(&Route{Method: http.MethodGet, Path: "/clusters/:id/overview", Tag: "clusters",
 		Summary: "Version, nodes, capacity, counts by kind and pods by phase",
-		Guard:   viewer, Handler: Do(func(c *Call, _ *NoInput) (*resources.Overview, error) {
+		Guard:   viewer, KubernetesAPI: true, Handler: Do(func(c *Call, _ *NoInput) (*resources.Overview, error) {
 			return br.Overview(c.Ctx, c.scope.ID)
 		})})
 	a.register(&Route{Method: http.MethodGet, Path: "/clusters/:id/resources/:resource", Tag: "clusters",
 		Summary: "Cached list of any resource (objects without managedFields) with selectors, search, sort and paging",
-		Guard:   viewer, Response: ResourceList{}, Example: resources.Query{Namespace: "default", Sort: "name", Limit: 50},
+		Guard:   viewer, KubernetesAPI: true, Response: ResourceList{}, Example: resources.Query{Namespace: "default", Sort: "name", Limit: 50},
 		Handler: Raw(a.listResources)})
 	a.register(&Route{Method: http.MethodPost, Path: "/clusters/:id/apply", Tag: "clusters",
 		Summary: "Server-side apply of multi-document YAML, with a result per object",
-		Guard:   viewer, Resource: "kubernetes", Action: "apply", MaxBody: maxApplyBody,
+		Guard:   viewer, KubernetesAPI: true, Resource: "kubernetes", Action: "apply", MaxBody: maxApplyBody,
 		Example: resources.ApplyInput{YAML: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n", Namespace: "default", DryRun: true},
 		Handler: Do(func(c *Call, in *resources.ApplyInput) (*ApplyResults, error) {
 			res, err := br.Apply(c.Ctx, c.scope.ID, *in, func(t resources.Target) error {

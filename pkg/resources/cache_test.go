@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubespace/kubespace/pkg/kubetestenv"
+	"github.com/kubespace/kubespace/internal/kubetestenv"
 )
 
 // configs hands out one *rest.Config per cluster id; replace swaps it (new credentials).

@@ -3,8 +3,8 @@ package resources
 import (
 	"testing"
 
-	"github.com/kubespace/kubespace/pkg/kubetestenv"
+	"github.com/kubespace/kubespace/internal/kubetestenv"
 )
 
-// TestMain releases the kube-testenv clusters the tests started (see pkg/kubetestenv).
+// TestMain releases the kube-testenv clusters the tests started (see internal/kubetestenv).
 func TestMain(m *testing.M) { kubetestenv.Main(m) }

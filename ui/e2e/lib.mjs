@@ -66,9 +66,27 @@ export async function screenshot(page, name) {
 }
 
 /**
+ * requireAll is set by `make test-ui`, `make test` and CI (KUBESPACE_REQUIRE_ALL=1): there a step
+ * that cannot run is a failure, never a skip. run.sh also fails such a run on any skip it counts.
+ */
+export const requireAll = process.env.KUBESPACE_REQUIRE_ALL === '1'
+
+/**
+ * skipUnless skips the test context `t` with `reason` unless `ok`, and says whether it did.
+ * Under KUBESPACE_REQUIRE_ALL=1 it throws instead: a missing prerequisite (the real node) fails.
+ */
+export function skipUnless(t, ok, reason) {
+  if (ok) return false
+  if (requireAll) throw new Error(`${reason} (KUBESPACE_REQUIRE_ALL=1 makes this a failure, not a skip)`)
+  t.skip(reason)
+  return true
+}
+
+/**
  * steps turns an ordered flow into node:test subtests that share one browser.
  * After a failure the page is saved as a screenshot (its path printed) and
- * the remaining steps are skipped, since each builds on the one before.
+ * the remaining steps are skipped, since each builds on the one before (the
+ * run has already failed). A step's function gets its node:test context.
  */
 export function flow(t, page) {
   let failed = null
@@ -79,7 +97,7 @@ export function flow(t, page) {
         return
       }
       try {
-        await fn()
+        await fn(st)
       } catch (err) {
         failed = name
         const file = await screenshot(page, `FAILED-${name}`).catch((e) => `(screenshot failed: ${e.message})`)

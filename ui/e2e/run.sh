@@ -10,6 +10,11 @@
 # kubeconfig; when it is unset, this script starts the shared test cluster with
 # `hack/kube-testenv.sh up default` (which only reprints the path when it is
 # already running) and never takes it down, since the Go tests share it.
+#
+# With KUBESPACE_REQUIRE_ALL=1 (set by `make test-ui`, `make test` and CI) a
+# skipped or todo test is a failure: the suites throw where they would skip
+# (ui/e2e/lib.mjs skipUnless), and this script fails a suite whose report
+# counts any skip, so nothing that did not run can pass unnoticed.
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
@@ -113,15 +118,34 @@ if [ -z "${KUBESPACE_E2E_KUBECONFIG:-}" ] && grep -l KUBESPACE_E2E_KUBECONFIG "$
   fi
 fi
 
+require_all=${KUBESPACE_REQUIRE_ALL:-}
+if [ "$require_all" = 1 ]; then
+  echo "e2e: KUBESPACE_REQUIRE_ALL=1: a skipped step is a failure"
+fi
+
+# skips_in <tap-file>: the number of skipped and todo tests the suite's TAP report counts.
+skips_in() {
+  awk '/^# (skipped|todo) [0-9]+$/ { n += $3 } END { print n + 0 }' "$1"
+}
+
 status=0
 for file in "${tests[@]}"; do
   name=$(basename "$file" .test.mjs)
   start_server "$name"
   echo "e2e: running $(basename "$file")"
-  if ! KUBESPACE_URL=$url KUBESPACE_SETUP_TOKEN=$token KUBESPACE_CHROMIUM=$chromium node --test "$file"; then
+  tap=$work/$name/report.tap
+  # The spec report for people on stdout, a TAP report for counting skips.
+  if ! KUBESPACE_URL=$url KUBESPACE_SETUP_TOKEN=$token KUBESPACE_CHROMIUM=$chromium node --test \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" "$file"; then
     status=1
     keep_work=1
     echo "e2e: $(basename "$file") failed; server log: $work/$name/server.log" >&2
+  elif [ "$require_all" = 1 ] && [ "$(skips_in "$tap")" -gt 0 ]; then
+    status=1
+    keep_work=1
+    echo "e2e: $(basename "$file") skipped $(skips_in "$tap") step(s), a failure under KUBESPACE_REQUIRE_ALL=1:" >&2
+    grep -E '^ *(not )?ok [0-9]+ - .* # (SKIP|TODO)' "$tap" | sed 's/^ */  /' >&2
   fi
   stop_server
 done

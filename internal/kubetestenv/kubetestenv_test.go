@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubespace/kubespace/pkg/kubetestenv"
+	"github.com/kubespace/kubespace/internal/kubetestenv"
 )
 
 func TestMain(m *testing.M) { kubetestenv.Main(m) }

@@ -1,0 +1,103 @@
+package httpapi_test
+
+import (
+	"net/http"
+
+	"github.com/kubespace/kubespace/pkg/access"
+)
+
+// permissionTable states who may call each route, written by hand from API.md, the README and
+// the route summaries. It is deliberately NOT derived from the router: TestPermissionTable
+// compares every guard with it, and TestPermissionMatrix calls every route as every persona and
+// expects what it says. A route missing here, or a row naming no route, fails both.
+//
+// One row per route: "METHOD /path" exactly as registered (gin syntax, below /api/v1), who may
+// call it, and the status an allowed caller gets for the example input (the route's Example,
+// or its entry in permissionInputs). A denied caller gets exactly 403 (401 when not signed in,
+// disabled or holding a revoked token); a cluster-limited token outside the Kubernetes API gets
+// 403 with code token_limited.
+//
+// Who:
+//
+//	public            anyone, signed in or not
+//	signedIn          any signed-in user (the service limits what they reach)
+//	platform(r)       role r on the platform (super admins hold every role)
+//	object(r)         role r in the scope of the object the path names (a cluster, a role
+//	                  binding's scope); the examples' objects live in the target cluster
+//	requested(r)      role r in the scope the request names; the examples name the target cluster
+//	kubernetesAPI(r)  object(r) on a route that is the cluster's Kubernetes API: the only routes
+//	                  a cluster-limited token may call, for its own cluster
+//	x.only(why, f)    x, narrowed further by the handler or service to callers f accepts
+//	x.declares(req)   x, for a guard whose Requirement differs from what x implies
+//
+// Adding a route is one row here; a new path parameter also needs a fixture
+// (permission_world_test.go, pathFixtures).
+var permissionTable = []permissionRule{
+	// System.
+	{"GET /version", public, http.StatusOK},
+	{"GET /openapi.json", public, http.StatusOK},
+
+	// Identity. First-run setup is public, and done once: afterwards it answers 409.
+	{"GET /setup", public, http.StatusOK},
+	{"POST /setup", public, http.StatusConflict},
+	{"POST /auth/login", public, http.StatusOK},
+	{"POST /auth/logout", signedIn, http.StatusNoContent},
+	{"GET /users/me", signedIn, http.StatusOK},
+	{"PUT /users/me/password", signedIn, http.StatusNoContent},
+	// The directory: today any signed-in user (issue 6 makes it platform viewer; the user
+	// picker for role-granting dialogs becomes signed-in, admin of at least one scope).
+	{"GET /users", signedIn, http.StatusOK},
+	{"GET /users/:id", signedIn, http.StatusOK},
+	// Users are managed by platform admins ("password ... by platform admins on update").
+	{"POST /users", platform(access.Admin), http.StatusCreated},
+	{"PUT /users/:id", platform(access.Admin), http.StatusOK},
+	{"DELETE /users/:id", platform(access.Admin), http.StatusNoContent},
+	// API tokens: everyone manages their own (another user's token looks missing).
+	{"GET /tokens", signedIn, http.StatusOK},
+	{"POST /tokens", signedIn, http.StatusCreated},
+	{"DELETE /tokens/:id", signedIn, http.StatusNoContent},
+
+	// Role bindings: viewers of a scope see its bindings, its admins grant and revoke there
+	// ("nobody grants above their own role or outside their scope").
+	{"GET /role-bindings", requested(access.Viewer), http.StatusOK},
+	{"POST /role-bindings", requested(access.Admin), http.StatusCreated},
+	{"DELETE /role-bindings/:id", object(access.Admin), http.StatusNoContent},
+	// Audit: platform viewers see everything, scope viewers their scope.
+	{"GET /audit-events", requested(access.Viewer), http.StatusOK},
+
+	// Settings: secrets and image registries are "platform editor or above", reading included
+	// (their names and users say where the platform's credentials reach).
+	{"GET /secrets", platform(access.Editor), http.StatusOK},
+	{"POST /secrets", platform(access.Editor), http.StatusCreated},
+	{"GET /secrets/:id", platform(access.Editor), http.StatusOK},
+	{"PUT /secrets/:id", platform(access.Editor), http.StatusOK},
+	{"DELETE /secrets/:id", platform(access.Editor), http.StatusNoContent},
+	{"GET /image-registries", platform(access.Editor), http.StatusOK},
+	{"POST /image-registries", platform(access.Editor), http.StatusCreated},
+	{"GET /image-registries/:id", platform(access.Editor), http.StatusOK},
+	{"PUT /image-registries/:id", platform(access.Editor), http.StatusOK},
+	{"DELETE /image-registries/:id", platform(access.Editor), http.StatusNoContent},
+
+	// Clusters. The list shows the clusters the caller holds a role in (all for platform
+	// viewers). Decision: a cluster-limited token gets neither the list nor GET /clusters/:id —
+	// they are KubeSpace's records about clusters (status, agent, description), not the
+	// Kubernetes API, and kubectl never asks for them.
+	{"GET /clusters", signedIn, http.StatusOK},
+	// Importing makes the server contact a new address: "platform admins only".
+	{"POST /clusters", platform(access.Admin), http.StatusCreated},
+	{"GET /clusters/:id", object(access.Viewer), http.StatusOK},
+	// Editing is the cluster admins' (new credentials also need platform admin: clusters_test).
+	{"PUT /clusters/:id", object(access.Admin), http.StatusOK},
+	{"DELETE /clusters/:id", object(access.Admin), http.StatusNoContent},
+	// Any cluster viewer may take the cluster to kubectl with their own rights; a limited
+	// token mints nothing.
+	{"POST /clusters/:id/kubeconfig", object(access.Viewer), http.StatusCreated},
+	// The Kubernetes API and its other forms: the guard asks for a viewer, the per-request
+	// rules (kubeproxy.Decide) ask more for writes and Secrets once the cluster answers. The
+	// target is an agent cluster whose agent never connected: 503 is the documented answer.
+	{"ANY /clusters/:id/proxy/*path", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
+	{"GET /clusters/:id/kinds", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
+	{"GET /clusters/:id/overview", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
+	{"GET /clusters/:id/resources/:resource", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
+	{"POST /clusters/:id/apply", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
+}
