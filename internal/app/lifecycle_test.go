@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/kubespace/kubespace/pkg/kubetestenv"
+	"github.com/kubespace/kubespace/internal/kubetestenv"
 )
 
 // TestLifecyclesAreOwned: informers, watches, connections to clusters and background loops start
