@@ -31,11 +31,13 @@ type List[T any] struct {
 type Call struct {
 	Ctx       context.Context
 	Principal *access.Principal
-	gin       *gin.Context
-	route     *Route
-	id        int64
-	scope     access.Scope
-	hasScope  bool
+	// token is the credential the caller authenticated with (open streams check it again).
+	token    string
+	gin      *gin.Context
+	route    *Route
+	id       int64
+	scope    access.Scope
+	hasScope bool
 	// Audit annotations set by the handler.
 	resourceID, resourceName string
 	actorName                string

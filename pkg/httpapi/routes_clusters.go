@@ -136,8 +136,8 @@ func (a *API) proxy(c *Call) error {
 	if err != nil {
 		return err
 	}
-	if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role); err != nil {
-		return kubeForbidden(d, c.scope.ID)
+	if err := a.requireKube(c, d); err != nil {
+		return err
 	}
 	var body []byte
 	if d.Write && req.Method != http.MethodGet && req.Body != nil && req.ContentLength != 0 {
@@ -153,8 +153,8 @@ func (a *API) proxy(c *Call) error {
 		if d, err = kubeproxy.Decide(probe, body); err != nil {
 			return err
 		}
-		if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role); err != nil {
-			return kubeForbidden(d, c.scope.ID)
+		if err := a.requireKube(c, d); err != nil {
+			return err
 		}
 	}
 	rc, err := a.deps.Clusters.RESTConfig(c.Ctx, c.scope.ID)
@@ -174,8 +174,10 @@ func (a *API) proxy(c *Call) error {
 			c.SetAuditBody(body)
 		}
 	}
+	req, w, release := a.trackStream(c, d.Role)
+	defer release()
 	var proxyErr error
-	a.deps.Proxies.Serve(c.Writer(), req, c.scope.ID, rc, apiPath, func(err error) { proxyErr = err })
+	a.deps.Proxies.Serve(w, req, c.scope.ID, rc, apiPath, func(err error) { proxyErr = err })
 	if d.Write && d.Info.IsResourceRequest && c.gin.Writer.Status() < 400 {
 		a.deps.Resources.Touched(c.scope.ID, d.Info.APIGroup, d.Info.Resource)
 	}

@@ -114,10 +114,20 @@ func (a *API) authorizeKube(c *Call, method, path string, obj map[string]any) er
 	if err != nil {
 		return err
 	}
-	if err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role); err != nil {
-		return kubeForbidden(d, c.scope.ID)
+	if err := a.requireKube(c, d); err != nil {
+		return err
 	}
 	return nil
+}
+
+// requireKube checks that the caller's role in the cluster covers a Kubernetes request. Only a
+// real denial is a 403; not knowing the role (the database is down) stays what it is.
+func (a *API) requireKube(c *Call, d kubeproxy.Decision) error {
+	err := a.deps.Authorizer.Require(c.Ctx, c.Principal, c.scope, d.Role)
+	if errs.Is(err, errs.Forbidden) {
+		return kubeForbidden(d, c.scope.ID)
+	}
+	return err
 }
 
 // kubeForbidden is the refusal of a Kubernetes request the caller's role does not cover.

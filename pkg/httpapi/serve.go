@@ -140,7 +140,7 @@ func (a *API) authenticate(c *Call) (cookie bool, err error) {
 	if err != nil {
 		return cookie, err
 	}
-	c.Principal = p
+	c.Principal, c.token = p, token
 	setLogUser(c.gin, p.User)
 	return cookie, nil
 }
