@@ -89,7 +89,7 @@ func (h testHelpers) has(p string) bool {
 }
 func (h testHelpers) roots() []string { return h }
 
-var helpers = testHelpers{"internal/apitest", "internal/testdeps", "internal/kubetestenv", "pkg/eventbus/bustest"}
+var helpers = testHelpers{"internal/apitest", "internal/testdeps", "internal/kubetestenv", "internal/faultproxy", "pkg/eventbus/bustest"}
 
 // rule forbids the packages it covers (minus exempt) to import what forbids matches.
 type rule struct {
