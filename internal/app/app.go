@@ -132,7 +132,9 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	a.Authorizer = authz
 	a.Changes.Listen(a.Identity.Forget)
 	a.Changes.Listen(authz.Forget)
-	a.Clusters = cluster.New(cluster.Deps{Store: a.Store, Box: box, Authorizer: authz, Tokens: a.Identity, Notifier: a.Changes, Log: log})
+	a.Clusters = cluster.New(cluster.Deps{Store: a.Store, Box: box, Authorizer: authz, Tokens: a.Identity, Notifier: a.Changes, Log: log,
+		CacheTTL: cfg.AuthCacheTTL})
+	a.Changes.Listen(a.Clusters.Forget)
 	authz.RegisterKind(store.ScopeCluster, a.Clusters)
 	proxies := kubeproxy.New()
 	a.Clusters.OnRemove(proxies.Forget)

@@ -51,9 +51,11 @@ type Deps struct {
 	Box        *secretbox.Box
 	Authorizer Authorizer
 	Tokens     TokenMinter
-	// Notifier hears that role bindings and tokens went away with a cluster.
+	// Notifier hears that a cluster changed, or its role bindings and tokens went away with it.
 	Notifier authchange.Notifier
 	Log      *slog.Logger
+	// CacheTTL bounds how long a replica uses a cluster row it was not told changed (0: none).
+	CacheTTL time.Duration
 }
 
 // Service manages clusters. It is safe for concurrent use.
@@ -72,6 +74,7 @@ type Service struct {
 	// drop what they hold for it).
 	onRemove   []func(id int64)
 	dependents []Dependent
+	rows       rowCache
 }
 
 // conn is a cluster's client configuration, valid while its sealed credentials are unchanged,
@@ -85,7 +88,7 @@ type conn struct {
 // New returns the cluster service.
 func New(d Deps) *Service {
 	return &Service{st: d.Store, box: d.Box, authz: d.Authorizer, tokens: d.Tokens, notify: d.Notifier, log: d.Log,
-		now: time.Now, conns: map[int64]*conn{}}
+		now: time.Now, conns: map[int64]*conn{}, rows: rowCache{ttl: d.CacheTTL, rows: map[int64]cachedRow{}}}
 }
 
 // OnRemove registers fn to run when a cluster is deleted or its credentials are replaced.
@@ -247,6 +250,7 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, id int64, in 
 		}
 		return nil, err
 	}
+	s.changed(ctx)
 	if st != nil {
 		s.forget(id)
 		if err := s.st.Clusters.UpdateStatus(ctx, id, *st); err != nil {
@@ -281,7 +285,7 @@ func (s *Service) List(ctx context.Context, ids []int64, opts store.ListOptions)
 
 // Name implements access.ScopeKind.
 func (s *Service) Name(ctx context.Context, id int64) (string, error) {
-	c, err := s.st.Clusters.Get(ctx, id)
+	c, err := s.row(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -296,7 +300,7 @@ func (s *Service) Parent(context.Context, int64) (access.Scope, bool, error) {
 // RESTConfig returns the client configuration of a cluster, cached until the cluster changes.
 // Callers must not modify it (copy with rest.CopyConfig).
 func (s *Service) RESTConfig(ctx context.Context, id int64) (*rest.Config, error) {
-	c, err := s.st.Clusters.Get(ctx, id)
+	c, err := s.row(ctx, id)
 	if err != nil {
 		return nil, err
 	}

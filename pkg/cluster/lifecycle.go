@@ -10,7 +10,6 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubespace/kubespace/pkg/access"
-	"github.com/kubespace/kubespace/pkg/authchange"
 	"github.com/kubespace/kubespace/pkg/errs"
 	"github.com/kubespace/kubespace/pkg/store"
 )
@@ -78,8 +77,9 @@ func (s *Service) Delete(ctx context.Context, id int64, force bool) (*View, erro
 		return nil, err
 	}
 	s.forget(id)
-	// Bindings and tokens of unknown users went away: every cache drops what it holds.
-	s.notify.Changed(ctx, authchange.Everyone)
+	// The cluster, and bindings and tokens of unknown users, went away: every cache drops what
+	// it holds.
+	s.changed(ctx)
 	return viewOf(c), nil
 }
 
