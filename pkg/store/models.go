@@ -144,11 +144,17 @@ type ImageRegistry struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
-// LoginAttempt is one login try, kept briefly for rate limiting.
-type LoginAttempt struct {
-	ID       int64     `gorm:"primaryKey"`
-	Username string    `gorm:"size:64;not null;index:idx_attempt_user"`
-	IP       string    `gorm:"size:64;not null;index:idx_attempt_ip"`
-	Success  bool      `gorm:"not null"`
-	At       time.Time `gorm:"not null;index:idx_attempt_user;index:idx_attempt_ip"`
+// LoginThrottle is the attempt counter behind one throttle key (see LoginThrottles). Its times
+// are Unix microseconds, not time columns, so that one portable SQL statement can compare and
+// add them on both engines.
+type LoginThrottle struct {
+	Key string `gorm:"column:throttle_key;primaryKey;size:191"`
+	// Hits counts the attempts let through in the current window.
+	Hits int `gorm:"not null;default:0"`
+	// WindowStartUS is when the current window opened (sliding windows: the last attempt).
+	WindowStartUS int64 `gorm:"column:window_start_us;not null;default:0;index:idx_throttle_window"`
+	// BackoffUS is the wait the last attempt imposed on the next one (0: none).
+	BackoffUS int64 `gorm:"column:backoff_us;not null;default:0"`
+	// NextAtUS is the earliest time the next attempt may proceed.
+	NextAtUS int64 `gorm:"column:next_at_us;not null;default:0"`
 }
