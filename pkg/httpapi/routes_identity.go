@@ -112,7 +112,7 @@ func (a *API) registerIdentity() {
 	// Declared before /users/:id only for reading order: gin matches the static segment first.
 	a.register(&Route{Method: http.MethodGet, Path: "/users/picker", Tag: "users",
 		Summary: "Search users by username or display name, for role-granting dialogs (admins of any scope)",
-		Guard: Authenticated(), Example: identity.PickUsersInput{Q: "ali", Limit: identity.PickDefaultLimit},
+		Guard:   Authenticated(), Example: identity.PickUsersInput{Q: "ali", Limit: identity.PickDefaultLimit},
 		Handler: Do(func(c *Call, in *identity.PickUsersInput) (UserChoices, error) {
 			us, err := id.PickUsers(c.Ctx, c.Principal, *in)
 			return UserChoices{Items: us}, err
