@@ -23,11 +23,15 @@ var _ store.LoginThrottles = (*throttleStore)(nil)
 // exactly the first @max of a window match. Times are integers (Unix microseconds) so the
 // arithmetic is the same on both engines.
 //
+// Without a backoff, next_at_us stays 0 rather than "now": concurrent requests take their clock
+// readings in any order (and replicas' clocks differ a little), and an attempt must never wait
+// for a neighbour's timestamp.
+//
 // MySQL evaluates single-table SET assignments left to right and lets later ones see earlier
 // results, SQLite evaluates them all on the old row: each assignment therefore reads only
 // columns assigned after it (or itself), which makes both engines compute the same row.
 const hitSQL = `UPDATE login_throttles SET
-  next_at_us = @now + ` + newBackoff + `,
+  next_at_us = CASE WHEN ` + newBackoff + ` = 0 THEN 0 ELSE @now + ` + newBackoff + ` END,
   backoff_us = ` + newBackoff + `,
   hits = ` + newHits + `,
   window_start_us = CASE WHEN ` + expired + ` OR @sliding = 1 THEN @now ELSE window_start_us END
