@@ -39,7 +39,7 @@ type Me struct {
 	Permissions []access.Permission `json:"permissions"`
 }
 
-// UserChoices are the users a picker search found, best first; not paged (the limit is small).
+// UserChoices are the users a picker search found, by username; not paged (the limit is small).
 type UserChoices struct {
 	Items []identity.UserChoice `json:"items"`
 }
