@@ -27,7 +27,7 @@ func TestResetPassword(t *testing.T) {
 	require.NoError(t, err)
 	a, err := app.New(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BcryptCost: bcrypt.MinCost})
 	require.NoError(t, err)
-	_, err = a.Identity.Setup(ctx, identity.SetupInput{Username: "admin", Password: "forgotten-pass", Email: "a@example.com", SetupToken: "reset-setup-token-1234"})
+	_, err = a.Identity.Setup(ctx, identity.SetupInput{Username: "admin", Password: "forgotten-pass", Email: "a@example.com", SetupToken: "reset-setup-token-1234"}, identity.Client{IP: "127.0.0.1"})
 	require.NoError(t, err)
 	login, err := a.Identity.Login(ctx, identity.LoginInput{Username: "admin", Password: "forgotten-pass"}, identity.Client{IP: "127.0.0.1"})
 	require.NoError(t, err)

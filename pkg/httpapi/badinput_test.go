@@ -241,7 +241,7 @@ func badQueries(t *testing.T, c *apitest.Client, r *httpapi.Route, path string, 
 				qcase{pv.Name + "=%ff%fe", 0, ""}, qcase{pv.Name + "=%00", 0, ""})
 		}
 	}
-	if op.Parameters.GetByInAndName("query", "limit") != nil {
+	if op.Parameters.GetByInAndName("query", "continue") != nil { // a paged list
 		cases = append(cases,
 			qcase{"limit=0", 200, ""}, qcase{"limit=1000", 200, ""}, qcase{"limit=-1", 400, "limit"},
 			qcase{"limit=1001", 400, "limit"}, qcase{"limit=5000", 400, "limit"},

@@ -45,6 +45,7 @@ var fuzzTargets = map[string]func(*testing.F){
 	"POST /clusters/:id/kubeconfig": FuzzClusterKubeconfig,
 	"POST /clusters/:id/apply":      FuzzApply,
 	"GET /users":                    FuzzListUsers,
+	"GET /users/picker":             FuzzPickUsers,
 	"GET /tokens":                   FuzzListTokens,
 	"GET /role-bindings":            FuzzListRoleBindings,
 	"GET /audit-events":             FuzzListAuditEvents,
@@ -306,6 +307,7 @@ func FuzzApply(f *testing.F) {
 }
 
 func FuzzListUsers(f *testing.F)      { fuzzQuery(f, "GET /users", "sort=-last_login_at&limit=1") }
+func FuzzPickUsers(f *testing.F)      { fuzzQuery(f, "GET /users/picker", "q=adm&limit=50", "limit=51") }
 func FuzzListTokens(f *testing.F)     { fuzzQuery(f, "GET /tokens", "sort=-expires_at") }
 func FuzzListSecrets(f *testing.F)    { fuzzQuery(f, "GET /secrets", "sort=-created_at&q=x") }
 func FuzzListRegistries(f *testing.F) { fuzzQuery(f, "GET /image-registries", "sort=registry&limit=2") }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubespace/kubespace/internal/apitest"
+	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/identity"
 )
 
 func setupBody(overrides map[string]any, drop ...string) map[string]any {
@@ -84,6 +87,7 @@ func TestSetup(t *testing.T) {
 func TestSetupOnceAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	env := mysqlEnv(t)
+	env["LOGIN_MAX_FAILURES"] = "100" // setup attempts from one address are limited like logins
 	replicas := []*apitest.Server{apitest.Start(t, env), apitest.Start(t, env)}
 	statuses := make(chan int, 8)
 	var wg sync.WaitGroup
@@ -378,4 +382,133 @@ func TestAPITokens(t *testing.T) {
 			requireField(t, bob.For(t).Do(http.MethodPost, "/api/v1/tokens", map[string]any{"name": name}), "name")
 		}
 	})
+}
+
+// TestUserDirectoryPrivacy: full user records are for platform roles (and each user's own);
+// the picker shows id, username and display name to admins of any scope, and nothing to others.
+func TestUserDirectoryPrivacy(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t, map[string]string{"LOGIN_MAX_PER_IP": "1000"})
+	admin := s.Admin()
+	cluster := admin.Expect(http.StatusCreated, http.MethodPost, "/api/v1/clusters", map[string]any{"name": "c1"}).ID(t)
+	plain := s.User(admin, "plain", "", 0, "")
+	viewer := s.User(admin, "pviewer", "platform", 0, "viewer")
+	padmin := s.User(admin, "padmin", "platform", 0, "admin")
+	cadmin := s.User(admin, "cadmin", "cluster", cluster, "admin")
+	ceditor := s.User(admin, "ceditor", "cluster", cluster, "editor")
+	newUser(t, admin, "alice", map[string]any{"display_name": "Alice Smith", "email": "alice@corp.example"})
+	u, err := s.App.Store.Users.Get(context.Background(), cadmin.UserID)
+	require.NoError(t, err)
+	limited, err := s.App.Identity.CreateToken(context.Background(), &access.Principal{User: u}, identity.CreateTokenInput{Name: "kubeconfig"}, cluster)
+	require.NoError(t, err)
+	clusterToken := &apitest.Client{S: s, Token: limited.Token, Name: "cluster-limited token"}
+
+	user := func(id int64) string { return apitest.Path("/api/v1/users/%d", id) }
+	cases := []struct {
+		name   string
+		c      *apitest.Client
+		path   string
+		status int
+	}{
+		{"no role lists users", plain, "/api/v1/users", http.StatusForbidden},
+		{"no role reads another user", plain, user(admin.UserID), http.StatusForbidden},
+		{"no role reads a missing user", plain, user(999999), http.StatusForbidden},
+		{"no role reads themselves", plain, user(plain.UserID), http.StatusOK},
+		{"no role reads me", plain, "/api/v1/users/me", http.StatusOK},
+		{"no role picks", plain, "/api/v1/users/picker", http.StatusForbidden},
+		{"cluster editor picks", ceditor, "/api/v1/users/picker", http.StatusForbidden},
+		{"cluster admin lists users", cadmin, "/api/v1/users", http.StatusForbidden},
+		{"cluster admin reads another user", cadmin, user(plain.UserID), http.StatusForbidden},
+		{"cluster admin picks", cadmin, "/api/v1/users/picker", http.StatusOK},
+		{"cluster-limited token picks", clusterToken, "/api/v1/users/picker", http.StatusForbidden},
+		{"platform viewer lists users", viewer, "/api/v1/users", http.StatusOK},
+		{"platform viewer reads another user", viewer, user(admin.UserID), http.StatusOK},
+		{"platform viewer reads a missing user", viewer, user(999999), http.StatusNotFound},
+		{"platform viewer picks", viewer, "/api/v1/users/picker", http.StatusForbidden},
+		{"platform admin picks", padmin, "/api/v1/users/picker", http.StatusOK},
+		{"super admin picks", admin, "/api/v1/users/picker", http.StatusOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.c.For(t).Do(http.MethodGet, tc.path, nil)
+			if tc.status >= 400 {
+				requireError(t, r, tc.status, "")
+				require.NotContains(t, string(r.Body), "@", "a refusal shows no email")
+				return
+			}
+			require.Equal(t, tc.status, r.Status, "%s", r.Body)
+		})
+	}
+
+	pick := func(t *testing.T, c *apitest.Client, query string) []map[string]any {
+		var out struct {
+			Items []map[string]any `json:"items"`
+		}
+		c.For(t).Expect(http.StatusOK, http.MethodGet, "/api/v1/users/picker?"+query, nil).JSON(t, &out)
+		return out.Items
+	}
+	t.Run("the picker shows id, username and display name only", func(t *testing.T) {
+		items := pick(t, cadmin, "q=smith")
+		require.Len(t, items, 1)
+		require.Equal(t, map[string]any{"id": items[0]["id"], "username": "alice", "display_name": "Alice Smith"}, items[0])
+		require.Empty(t, pick(t, cadmin, "q=corp.example"), "emails are not searched")
+		require.Empty(t, pick(t, cadmin, "q=%40"))
+	})
+	t.Run("the picker is sorted and limited", func(t *testing.T) {
+		names := []any{}
+		for _, it := range pick(t, cadmin, "limit=3") {
+			names = append(names, it["username"])
+		}
+		require.Equal(t, []any{"admin", "alice", "cadmin"}, names)
+		require.Len(t, pick(t, cadmin, ""), 7, "everyone, within the default limit of 20")
+		for _, bad := range []string{"limit=51", "limit=-1", "limit=abc", "q=" + strings.Repeat("x", 129)} {
+			requireNames(t, cadmin.For(t).Do(http.MethodGet, "/api/v1/users/picker?"+bad, nil), strings.Split(bad, "=")[0])
+		}
+		require.Len(t, pick(t, cadmin, "limit=50"), 7)
+	})
+}
+
+// TestUserAndTokenBodies: the API shows exactly these fields of users and tokens (the shapes
+// the console and the OpenAPI document rely on), never a hash.
+func TestUserAndTokenBodies(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t, nil)
+	admin := s.Admin()
+	userKeys := []string{"created_at", "display_name", "email", "id", "is_super", "last_login_at", "source", "status", "updated_at", "username"}
+	tokenKeys := []string{"created_at", "expires_at", "id", "last_used_at", "name", "prefix", "user_id"}
+	keys := func(m map[string]any) []string {
+		out := slices.Sorted(maps.Keys(m))
+		for _, k := range out {
+			require.NotContains(t, k, "hash")
+		}
+		return out
+	}
+	created := admin.Expect(http.StatusCreated, http.MethodPost, "/api/v1/users", map[string]any{"username": "bob", "password": apitest.Password}).Map(t)
+	require.Equal(t, userKeys, keys(created))
+	require.Equal(t, userKeys, keys(admin.Expect(http.StatusOK, http.MethodGet, apitest.Path("/api/v1/users/%d", admin.UserID), nil).Map(t)))
+	require.Equal(t, userKeys, keys(admin.Expect(http.StatusOK, http.MethodPut, apitest.Path("/api/v1/users/%v", created["id"]), map[string]any{"display_name": "Bob"}).Map(t)))
+	var page struct {
+		Items []map[string]any `json:"items"`
+	}
+	admin.Expect(http.StatusOK, http.MethodGet, "/api/v1/users", nil).JSON(t, &page)
+	for _, it := range page.Items {
+		require.Equal(t, userKeys, keys(it))
+	}
+	me := admin.Expect(http.StatusOK, http.MethodGet, "/api/v1/users/me", nil).Map(t)
+	require.Equal(t, slices.Sorted(slices.Values(append(slices.Clone(userKeys), "permissions"))), keys(me))
+	login := send(t, s, http.MethodPost, "/api/v1/auth/login", map[string]any{"username": "bob", "password": apitest.Password})
+	require.Equal(t, http.StatusOK, login.Status, "%s", login.Body)
+	require.Equal(t, []string{"expires_at", "token", "user"}, keys(login.Map(t)))
+	require.Equal(t, userKeys, keys(login.Map(t)["user"].(map[string]any)))
+
+	tok := admin.Expect(http.StatusCreated, http.MethodPost, "/api/v1/tokens", map[string]any{"name": "ci"}).Map(t)
+	require.Equal(t, slices.Sorted(slices.Values(append(slices.Clone(tokenKeys), "token"))), keys(tok))
+	var tokens struct {
+		Items []map[string]any `json:"items"`
+	}
+	admin.Expect(http.StatusOK, http.MethodGet, "/api/v1/tokens", nil).JSON(t, &tokens)
+	require.NotEmpty(t, tokens.Items)
+	for _, it := range tokens.Items {
+		require.Equal(t, tokenKeys, keys(it))
+	}
 }

@@ -189,7 +189,7 @@ func errorStatuses(r *Route, method string, req Requirement) []int {
 	if _, raw := r.Handler.(rawHandler); raw {
 		st = append(st, http.StatusServiceUnavailable)
 	}
-	if r.Path == "/auth/login" {
+	if r.Path == "/auth/login" || (r.Path == "/setup" && method == http.MethodPost) {
 		st = append(st, http.StatusTooManyRequests)
 	}
 	return st

@@ -164,6 +164,9 @@ func (p persona) targetRole() access.Role {
 	return max(p.platformRole(), p.target) // a platform role applies in every scope
 }
 
+// hasPlatformRole reports whether p holds a role on the platform.
+func hasPlatformRole(p persona) bool { return p.platformRole() >= access.Viewer }
+
 // adminSomewhere reports whether p administers at least one scope.
 func adminSomewhere(p persona) bool {
 	return p.platformRole() == access.Admin || p.target == access.Admin || p.other == access.Admin

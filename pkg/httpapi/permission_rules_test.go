@@ -44,10 +44,11 @@ var permissionTable = []permissionRule{
 	{"POST /auth/logout", signedIn, http.StatusNoContent},
 	{"GET /users/me", signedIn, http.StatusOK},
 	{"PUT /users/me/password", signedIn, http.StatusNoContent},
-	// The directory: today any signed-in user (issue 6 makes it platform viewer; the user
-	// picker for role-granting dialogs becomes signed-in, admin of at least one scope).
-	{"GET /users", signedIn, http.StatusOK},
-	{"GET /users/:id", signedIn, http.StatusOK},
+	// The directory: full records need a platform role (a user may read their own); the picker
+	// of role-granting dialogs (id, username, display name) serves admins of any scope.
+	{"GET /users", platform(access.Viewer), http.StatusOK},
+	{"GET /users/:id", signedIn.only("platform viewers and above, or the user themselves", hasPlatformRole), http.StatusOK},
+	{"GET /users/picker", signedIn.only("admins of at least one scope", adminSomewhere), http.StatusOK},
 	// Users are managed by platform admins ("password ... by platform admins on update").
 	{"POST /users", platform(access.Admin), http.StatusCreated},
 	{"PUT /users/:id", platform(access.Admin), http.StatusOK},

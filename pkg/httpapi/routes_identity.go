@@ -35,8 +35,13 @@ type SetupStatus struct {
 
 // Me is the caller with their role bindings.
 type Me struct {
-	store.User
+	identity.UserView
 	Permissions []access.Permission `json:"permissions"`
+}
+
+// UserChoices are the users a picker search found, by username; not paged (the limit is small).
+type UserChoices struct {
+	Items []identity.UserChoice `json:"items"`
 }
 
 func (a *API) registerIdentity() {
@@ -49,9 +54,9 @@ func (a *API) registerIdentity() {
 	a.register(&Route{Method: http.MethodPost, Path: "/setup", Tag: "identity", Summary: "Create the first super admin",
 		Guard: Public(), Resource: "user", Action: "setup", Status: http.StatusCreated,
 		Example: identity.SetupInput{Username: "admin", Password: "correct-horse-battery", Email: "admin@example.com", SetupToken: "from-the-server-log"},
-		Handler: Do(func(c *Call, in *identity.SetupInput) (*store.User, error) {
+		Handler: Do(func(c *Call, in *identity.SetupInput) (*identity.UserView, error) {
 			c.Actor(0, in.Username)
-			u, err := id.Setup(c.Ctx, *in)
+			u, err := id.Setup(c.Ctx, *in, identity.Client{IP: c.ClientIP(), UserAgent: c.UserAgent()})
 			if err == nil {
 				c.Actor(u.ID, u.Username)
 				c.Audit(u.ID, u.Username)
@@ -74,7 +79,7 @@ func (a *API) registerIdentity() {
 			if err != nil {
 				return nil, err
 			}
-			return &Me{User: *c.Principal.User, Permissions: perms}, nil
+			return &Me{UserView: identity.ViewOfUser(c.Principal.User), Permissions: perms}, nil
 		})})
 	a.register(&Route{Method: http.MethodPut, Path: "/users/me/password", Tag: "users", Summary: "Change your own password (ends all your sessions and tokens)",
 		Guard: Authenticated(), Resource: "user", Action: "change_password",
@@ -87,16 +92,16 @@ func (a *API) registerIdentity() {
 			a.setSessionCookie(c, "", time.Time{})
 			return NoContent{}, nil
 		})})
-	a.register(&Route{Method: http.MethodGet, Path: "/users", Tag: "users", Summary: "List users",
-		Guard: Authenticated(), Example: ListQuery{Limit: 20, Sort: "username"},
-		Handler: Do(func(c *Call, q *ListQuery) (List[store.User], error) {
+	a.register(&Route{Method: http.MethodGet, Path: "/users", Tag: "users", Summary: "List users (platform viewers and above)",
+		Guard: a.PlatformRole(access.Viewer), Example: ListQuery{Limit: 20, Sort: "username"},
+		Handler: Do(func(c *Call, q *ListQuery) (List[identity.UserView], error) {
 			p, err := id.ListUsers(c.Ctx, q.options())
 			return listOf(p), err
 		})})
 	a.register(&Route{Method: http.MethodPost, Path: "/users", Tag: "users", Summary: "Create a user",
 		Guard: a.PlatformRole(access.Admin), Resource: "user", Status: http.StatusCreated,
 		Example: identity.CreateUserInput{Username: "alice", Password: "a-long-password", Email: "alice@example.com", DisplayName: "Alice"},
-		Handler: Do(func(c *Call, in *identity.CreateUserInput) (*store.User, error) {
+		Handler: Do(func(c *Call, in *identity.CreateUserInput) (*identity.UserView, error) {
 			c.Audit("", in.Username)
 			u, err := id.CreateUser(c.Ctx, c.Principal, *in)
 			if err == nil {
@@ -104,15 +109,23 @@ func (a *API) registerIdentity() {
 			}
 			return u, err
 		})})
-	a.register(&Route{Method: http.MethodGet, Path: "/users/:id", Tag: "users", Summary: "Get a user",
-		Guard: Authenticated(), Handler: Do(func(c *Call, _ *NoInput) (*store.User, error) {
+	// Declared before /users/:id only for reading order: gin matches the static segment first.
+	a.register(&Route{Method: http.MethodGet, Path: "/users/picker", Tag: "users",
+		Summary: "Search users by username or display name, for role-granting dialogs (admins of any scope)",
+		Guard:   Authenticated(), Example: identity.PickUsersInput{Q: "ali", Limit: identity.PickDefaultLimit},
+		Handler: Do(func(c *Call, in *identity.PickUsersInput) (UserChoices, error) {
+			us, err := id.PickUsers(c.Ctx, c.Principal, *in)
+			return UserChoices{Items: us}, err
+		})})
+	a.register(&Route{Method: http.MethodGet, Path: "/users/:id", Tag: "users", Summary: "Get a user (yourself, or anyone with a platform role)",
+		Guard: Authenticated(), Handler: Do(func(c *Call, _ *NoInput) (*identity.UserView, error) {
 			uid := c.PathID()
-			return id.GetUser(c.Ctx, uid)
+			return id.GetUser(c.Ctx, c.Principal, uid)
 		})})
 	a.register(&Route{Method: http.MethodPut, Path: "/users/:id", Tag: "users", Summary: "Update a user (disabling or re-passwording ends their sessions)",
 		Guard: a.PlatformRole(access.Admin), Resource: "user",
 		Example: identity.UpdateUserInput{DisplayName: ptr("Alice A.")},
-		Handler: Do(func(c *Call, in *identity.UpdateUserInput) (*store.User, error) {
+		Handler: Do(func(c *Call, in *identity.UpdateUserInput) (*identity.UserView, error) {
 			uid := c.PathID()
 			u, err := id.UpdateUser(c.Ctx, c.Principal, uid, *in)
 			if err == nil {
@@ -162,7 +175,7 @@ func (a *API) registerTokens() {
 	id := a.deps.Identity
 	a.register(&Route{Method: http.MethodGet, Path: "/tokens", Tag: "tokens", Summary: "List your API tokens",
 		Guard: Authenticated(), Example: ListQuery{Limit: 20},
-		Handler: Do(func(c *Call, q *ListQuery) (List[store.APIToken], error) {
+		Handler: Do(func(c *Call, q *ListQuery) (List[identity.TokenView], error) {
 			p, err := id.ListTokens(c.Ctx, c.Principal, q.options())
 			return listOf(p), err
 		})})

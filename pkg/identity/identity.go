@@ -28,7 +28,9 @@ const (
 
 // Options tune the identity service.
 type Options struct {
-	SessionTTL         time.Duration
+	SessionTTL time.Duration
+	// LoginMaxFailures attempts per LoginFailureWindow for one username from one address;
+	// LoginMaxPerIP attempts a minute from one address (see throttle.go for the whole policy).
 	LoginMaxFailures   int
 	LoginFailureWindow time.Duration
 	LoginMaxPerIP      int
@@ -46,14 +48,14 @@ type Options struct {
 
 // Service implements identity operations over the stores.
 type Service struct {
-	tx       store.Transactor
-	users    store.Users
-	sessions store.Sessions
-	tokens   store.Tokens
-	bindings store.RoleBindings
-	attempts store.LoginAttempts
-	opts     Options
-	log      *slog.Logger
+	tx        store.Transactor
+	users     store.Users
+	sessions  store.Sessions
+	tokens    store.Tokens
+	bindings  store.RoleBindings
+	throttles store.LoginThrottles
+	opts      Options
+	log       *slog.Logger
 	// dummyHash is compared against when a login names no user, so the reply takes as long
 	// as a wrong password and does not reveal which usernames exist.
 	dummyHash []byte
@@ -75,7 +77,7 @@ func New(s store.Store, opts Options, log *slog.Logger) *Service {
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("kubespace-no-such-user"), opts.BcryptCost)
 	return &Service{
 		tx: s.Tx, users: s.Users, sessions: s.Sessions, tokens: s.Tokens, bindings: s.RoleBindings,
-		attempts: s.LoginAttempts, opts: opts, log: log, dummyHash: dummy, cache: newAuthCache(opts.AuthCacheTTL),
+		throttles: s.LoginThrottles, opts: opts, log: log, dummyHash: dummy, cache: newAuthCache(opts.AuthCacheTTL),
 	}
 }
 

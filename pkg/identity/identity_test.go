@@ -38,9 +38,19 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// newService returns the identity service over a fresh SQLite database, with its clock, and
-// the first super admin's username.
+// newService returns the identity service over a fresh SQLite database, with its clock, after
+// first-run setup created the super admin "admin".
 func newService(t *testing.T) (*identity.Service, store.Store, *clock) {
+	t.Helper()
+	svc, st, c := newServiceWith(t, nil)
+	_, err := svc.Setup(context.Background(), identity.SetupInput{Username: "admin", Password: "admin-password", Email: "a@example.com", SetupToken: setupToken}, identity.Client{IP: "10.0.0.9"})
+	require.NoError(t, err)
+	return svc, st, c
+}
+
+// newServiceWith returns the identity service over a fresh SQLite database before setup;
+// adjust changes the test defaults (3 failures per 5 minutes, 1000 attempts per address).
+func newServiceWith(t *testing.T, adjust func(*identity.Options)) (*identity.Service, store.Store, *clock) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, database.Config{SQLitePath: filepath.Join(t.TempDir(), "identity.db")})
@@ -49,11 +59,12 @@ func newService(t *testing.T) (*identity.Service, store.Store, *clock) {
 	require.NoError(t, db.Migrate(ctx))
 	st := db.Store()
 	c := &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-	svc := identity.New(st, identity.Options{SessionTTL: time.Hour, LoginMaxFailures: 3, LoginFailureWindow: 5 * time.Minute,
-		LoginMaxPerIP: 1000, BcryptCost: bcrypt.MinCost, SetupToken: setupToken, Now: c.Now}, slog.New(slog.DiscardHandler))
-	_, err = svc.Setup(ctx, identity.SetupInput{Username: "admin", Password: "admin-password", Email: "a@example.com", SetupToken: setupToken})
-	require.NoError(t, err)
-	return svc, st, c
+	opts := identity.Options{SessionTTL: time.Hour, LoginMaxFailures: 3, LoginFailureWindow: 5 * time.Minute,
+		LoginMaxPerIP: 1000, BcryptCost: bcrypt.MinCost, SetupToken: setupToken, Now: c.Now}
+	if adjust != nil {
+		adjust(&opts)
+	}
+	return identity.New(st, opts, slog.New(slog.DiscardHandler)), st, c
 }
 
 func requireCode(t *testing.T, err error, kind errs.Kind, code string) {

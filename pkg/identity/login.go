@@ -22,9 +22,9 @@ type LoginInput struct {
 
 // LoginResult carries the new session token, shown to the client once.
 type LoginResult struct {
-	Token     string      `json:"token"`
-	ExpiresAt time.Time   `json:"expires_at"`
-	User      *store.User `json:"user"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      *UserView `json:"user"`
 }
 
 // Client describes where a request comes from.
@@ -35,8 +35,9 @@ type Client struct {
 
 var errBadCredentials = errs.Unauthenticatedf("invalid username or password").WithCode("invalid_credentials")
 
-// Login checks a password and opens a session. Attempts are rate limited per client IP and per
-// username using the login_attempts table, so limits hold across server replicas and restarts.
+// Login checks a password and opens a session. The attempt is counted against the sign-in
+// throttles (see throttle.go) before the password is looked at, so a burst of guesses is cut off
+// at the limit however many arrive at once, on any replica.
 func (s *Service) Login(ctx context.Context, in LoginInput, client Client) (*LoginResult, error) {
 	f := errs.Fields{}
 	if in.Username == "" {
@@ -48,10 +49,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput, client Client) (*Log
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	// No username is longer than 64 bytes; cutting keeps the attempt within its column.
+	// No username is longer than 64 bytes; cutting keeps the throttle key within its column.
 	username := truncate(strings.TrimSpace(in.Username), 64)
+	addr := addrKey(client.IP)
 	now := s.now()
-	if err := s.checkRate(ctx, username, client.IP, now); err != nil {
+	if err := s.admit(ctx, now, s.loginThrottles(username, addr)...); err != nil {
 		return nil, err
 	}
 	u, err := s.users.GetByUsername(ctx, username)
@@ -64,11 +66,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput, client Client) (*Log
 	} else {
 		ok = bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(in.Password)) == nil
 	}
-	if err := s.attempts.Create(ctx, &store.LoginAttempt{Username: username, IP: client.IP, Success: ok, At: now}); err != nil {
-		return nil, fmt.Errorf("record login attempt: %w", err)
-	}
 	if !ok {
 		return nil, errBadCredentials
+	}
+	// The right password was no guess: the user's failures are forgiven (the address's count of
+	// attempts stays).
+	if err := s.throttles.Reset(ctx, userAddrKey(username, addr), userKey(username)); err != nil {
+		return nil, fmt.Errorf("reset login throttles: %w", err)
 	}
 	if u.Status != store.UserActive {
 		return nil, errs.Unauthenticatedf("user %q is disabled", u.Username).WithCode("user_disabled")
@@ -86,36 +90,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput, client Client) (*Log
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}
-	return &LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, User: u}, nil
-}
-
-func (s *Service) checkRate(ctx context.Context, username, ip string, now time.Time) error {
-	n, oldest, err := s.attempts.CountByIP(ctx, ip, now.Add(-time.Minute).Add(time.Microsecond))
-	if err != nil {
-		return fmt.Errorf("count login attempts: %w", err)
-	}
-	if n >= int64(s.opts.LoginMaxPerIP) {
-		return rateLimited("too many login attempts from this address", oldest.Add(time.Minute).Sub(now))
-	}
-	// The window is half-open: a failure exactly one window old no longer counts, so a client that
-	// waits the announced Retry-After is let in (timestamps are stored to the microsecond).
-	n, oldest, err = s.attempts.CountFailures(ctx, username, now.Add(-s.opts.LoginFailureWindow).Add(time.Microsecond))
-	if err != nil {
-		return fmt.Errorf("count failed logins: %w", err)
-	}
-	if n >= int64(s.opts.LoginMaxFailures) {
-		return rateLimited("too many failed logins for this user", oldest.Add(s.opts.LoginFailureWindow).Sub(now))
-	}
-	return nil
-}
-
-func rateLimited(msg string, after time.Duration) error {
-	if after < time.Second {
-		after = time.Second
-	}
-	e := errs.New(errs.RateLimited, "%s; retry in %d seconds", msg, int(after.Round(time.Second)/time.Second))
-	e.RetryAfter = after
-	return e
+	v := ViewOfUser(u)
+	return &LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, User: &v}, nil
 }
 
 // Logout ends the caller's session (API tokens are revoked through the tokens API instead).
@@ -143,16 +119,14 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Prune deletes expired sessions and old login attempts; run periodically.
+// Prune deletes expired sessions and idle sign-in throttles; run periodically.
 func (s *Service) Prune(ctx context.Context) error {
 	now := s.now()
 	if _, err := s.sessions.DeleteExpired(ctx, now); err != nil {
 		return err
 	}
-	keep := s.opts.LoginFailureWindow
-	if keep < time.Minute {
-		keep = time.Minute
-	}
-	_, err := s.attempts.DeleteBefore(ctx, now.Add(-keep))
+	// Every window and backoff that ended before keep is over; an older counter is forgotten.
+	keep := max(s.opts.LoginFailureWindow, ipWindow, backoffMax)
+	_, err := s.throttles.DeleteIdle(ctx, now.Add(-keep))
 	return err
 }

@@ -27,7 +27,9 @@ func (s *Service) SetupNeeded(ctx context.Context) (bool, error) {
 
 // Setup creates the first super admin while no user exists. The setup token proves the caller
 // can read the server's log or configuration, so nobody else on the network can race the owner.
-func (s *Service) Setup(ctx context.Context, in SetupInput) (*store.User, error) {
+// Attempts are counted per client address before the token is compared, with the login
+// lockout's limit, so the token cannot be guessed at speed.
+func (s *Service) Setup(ctx context.Context, in SetupInput, client Client) (*UserView, error) {
 	f := errs.Fields{}
 	checkUsername(f, "username", in.Username)
 	checkPassword(f, "password", in.Password)
@@ -36,6 +38,16 @@ func (s *Service) Setup(ctx context.Context, in SetupInput) (*store.User, error)
 		f.Add("setup_token", "is required")
 	}
 	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	// Once setup is done there is no token left to guess (GET /setup says so to anyone): the
+	// answer is a conflict, and counting it would only lock out the owner's address.
+	if needed, err := s.SetupNeeded(ctx); err != nil {
+		return nil, err
+	} else if !needed {
+		return nil, errs.Conflictf("setup is already done").WithCode("setup_done")
+	}
+	if err := s.admit(ctx, s.now(), s.setupThrottle(addrKey(client.IP))); err != nil {
 		return nil, err
 	}
 	// Both callers would need the setup token, so this only guards a double submit by the owner
@@ -73,5 +85,6 @@ func (s *Service) Setup(ctx context.Context, in SetupInput) (*store.User, error)
 	if err != nil {
 		return nil, err
 	}
-	return u, nil
+	v := ViewOfUser(u)
+	return &v, nil
 }

@@ -17,12 +17,6 @@ type CreateTokenInput struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 }
 
-// NewToken is a created token with its secret, which is shown only once.
-type NewToken struct {
-	store.APIToken
-	Token string `json:"token"`
-}
-
 // CreateToken mints an API token for the caller. clusterID > 0 limits it to that cluster.
 func (s *Service) CreateToken(ctx context.Context, p *access.Principal, in CreateTokenInput, clusterID int64) (*NewToken, error) {
 	f := errs.Fields{}
@@ -49,16 +43,20 @@ func (s *Service) CreateToken(ctx context.Context, p *access.Principal, in Creat
 	if err := s.tokens.Create(ctx, t); err != nil {
 		return nil, err
 	}
-	return &NewToken{APIToken: *t, Token: token}, nil
+	return &NewToken{TokenView: ViewOfToken(t), Token: token}, nil
 }
 
 // ListTokens lists the caller's tokens.
-func (s *Service) ListTokens(ctx context.Context, p *access.Principal, opts store.ListOptions) (store.Page[store.APIToken], error) {
-	return s.tokens.ListByUser(ctx, p.User.ID, opts)
+func (s *Service) ListTokens(ctx context.Context, p *access.Principal, opts store.ListOptions) (store.Page[TokenView], error) {
+	page, err := s.tokens.ListByUser(ctx, p.User.ID, opts)
+	if err != nil {
+		return store.Page[TokenView]{}, err
+	}
+	return viewPage(page, ViewOfToken), nil
 }
 
 // RevokeToken deletes one of the caller's tokens; other users' tokens look like missing ones.
-func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id int64) (*store.APIToken, error) {
+func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id int64) (*TokenView, error) {
 	t, err := s.tokens.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -70,5 +68,6 @@ func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id int64
 		return nil, err
 	}
 	s.changed(ctx, p.User.ID)
-	return t, nil
+	v := ViewOfToken(t)
+	return &v, nil
 }

@@ -35,18 +35,33 @@ type ChangePasswordInput struct {
 	NewPassword string `json:"new_password" required:"true"`
 }
 
-// GetUser returns one user.
-func (s *Service) GetUser(ctx context.Context, id int64) (*store.User, error) {
-	return s.users.Get(ctx, id)
+// GetUser returns one user: to the user themselves, and to anyone with a platform role.
+// Others are refused whether or not the user exists, so the check reveals nothing.
+func (s *Service) GetUser(ctx context.Context, p *access.Principal, id int64) (*UserView, error) {
+	if id != p.User.ID {
+		if err := s.requireDirectory(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	u, err := s.users.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := ViewOfUser(u)
+	return &v, nil
 }
 
-// ListUsers lists users.
-func (s *Service) ListUsers(ctx context.Context, opts store.ListOptions) (store.Page[store.User], error) {
-	return s.users.List(ctx, opts)
+// ListUsers lists users (for platform viewers and above; the route's guard checks that).
+func (s *Service) ListUsers(ctx context.Context, opts store.ListOptions) (store.Page[UserView], error) {
+	p, err := s.users.List(ctx, opts)
+	if err != nil {
+		return store.Page[UserView]{}, err
+	}
+	return viewPage(p, ViewOfUser), nil
 }
 
 // CreateUser creates a local user; only super admins create super admins.
-func (s *Service) CreateUser(ctx context.Context, p *access.Principal, in CreateUserInput) (*store.User, error) {
+func (s *Service) CreateUser(ctx context.Context, p *access.Principal, in CreateUserInput) (*UserView, error) {
 	f := errs.Fields{}
 	checkUsername(f, "username", in.Username)
 	checkPassword(f, "password", in.Password)
@@ -70,12 +85,13 @@ func (s *Service) CreateUser(ctx context.Context, p *access.Principal, in Create
 		}
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	return u, nil
+	v := ViewOfUser(u)
+	return &v, nil
 }
 
 // UpdateUser edits a user. Disabling, demoting or re-passwording revokes the user's sessions
 // and tokens in the same transaction; the last active super admin cannot be disabled or demoted.
-func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id int64, in UpdateUserInput) (*store.User, error) {
+func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id int64, in UpdateUserInput) (*UserView, error) {
 	f := errs.Fields{}
 	if in.Email != nil {
 		checkEmail(f, "email", *in.Email, false)
@@ -92,7 +108,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id int64,
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	var out *store.User
+	var out *UserView
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		u, err := s.users.Get(ctx, id)
 		if err != nil {
@@ -140,7 +156,8 @@ func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id int64,
 				return err
 			}
 		}
-		out = u
+		v := ViewOfUser(u)
+		out = &v
 		return nil
 	})
 	if err != nil {
@@ -163,8 +180,8 @@ func (s *Service) keepOneSuper(ctx context.Context) error {
 }
 
 // DeleteUser deletes a user with their sessions, tokens and role bindings.
-func (s *Service) DeleteUser(ctx context.Context, p *access.Principal, id int64) (*store.User, error) {
-	var out *store.User
+func (s *Service) DeleteUser(ctx context.Context, p *access.Principal, id int64) (*UserView, error) {
+	var out *UserView
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		u, err := s.users.Get(ctx, id)
 		if err != nil {
@@ -184,7 +201,8 @@ func (s *Service) DeleteUser(ctx context.Context, p *access.Principal, id int64)
 		if err := s.bindings.DeleteByUser(ctx, u.ID); err != nil {
 			return err
 		}
-		out = u
+		v := ViewOfUser(u)
+		out = &v
 		return s.users.Delete(ctx, u.ID)
 	})
 	if err != nil {

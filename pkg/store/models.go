@@ -15,19 +15,20 @@ const (
 	SourceOIDC  = "oidc"
 )
 
-// User is a person who signs in to KubeSpace.
+// User is a person who signs in to KubeSpace. It is a row, not an API body: the API shows
+// identity.UserView. The hash stays tagged out of JSON in case a row is ever dumped.
 type User struct {
-	ID           int64      `gorm:"primaryKey" json:"id"`
-	Username     string     `gorm:"size:64;not null;uniqueIndex" json:"username"`
-	Email        string     `gorm:"size:255;not null;default:''" json:"email"`
-	DisplayName  string     `gorm:"size:128;not null;default:''" json:"display_name"`
-	PasswordHash string     `gorm:"size:255;not null;default:''" json:"-"`
-	Status       string     `gorm:"size:16;not null;default:'active'" json:"status"`
-	IsSuper      bool       `gorm:"not null;default:false" json:"is_super"`
-	Source       string     `gorm:"size:16;not null;default:'local'" json:"source"`
-	LastLoginAt  *time.Time `json:"last_login_at"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	ID           int64  `gorm:"primaryKey"`
+	Username     string `gorm:"size:64;not null;uniqueIndex"`
+	Email        string `gorm:"size:255;not null;default:''"`
+	DisplayName  string `gorm:"size:128;not null;default:''"`
+	PasswordHash string `gorm:"size:255;not null;default:''" json:"-"`
+	Status       string `gorm:"size:16;not null;default:'active'"`
+	IsSuper      bool   `gorm:"not null;default:false"`
+	Source       string `gorm:"size:16;not null;default:'local'"`
+	LastLoginAt  *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Session is a signed-in browser or CLI session; the token itself is never stored.
@@ -42,18 +43,19 @@ type Session struct {
 	CreatedAt  time.Time
 }
 
-// APIToken is a long-lived credential for scripts and kubectl; only its hash is stored.
+// APIToken is a long-lived credential for scripts and kubectl; only its hash is stored. It is a
+// row, not an API body: the API shows identity.TokenView.
 type APIToken struct {
-	ID        int64  `gorm:"primaryKey" json:"id"`
-	UserID    int64  `gorm:"not null;index" json:"user_id"`
-	Name      string `gorm:"size:128;not null" json:"name"`
+	ID        int64  `gorm:"primaryKey"`
+	UserID    int64  `gorm:"not null;index"`
+	Name      string `gorm:"size:128;not null"`
 	TokenHash string `gorm:"size:64;not null;uniqueIndex" json:"-"`
-	Prefix    string `gorm:"size:16;not null;default:''" json:"prefix"`
+	Prefix    string `gorm:"size:16;not null;default:''"`
 	// ClusterID limits the token to one cluster's API proxy (0: not limited).
-	ClusterID  int64      `gorm:"not null;default:0" json:"cluster_id,omitempty"`
-	ExpiresAt  *time.Time `json:"expires_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	CreatedAt  time.Time  `json:"created_at"`
+	ClusterID  int64 `gorm:"not null;default:0"`
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	CreatedAt  time.Time
 }
 
 // Role binding scopes.
@@ -144,11 +146,17 @@ type ImageRegistry struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
-// LoginAttempt is one login try, kept briefly for rate limiting.
-type LoginAttempt struct {
-	ID       int64     `gorm:"primaryKey"`
-	Username string    `gorm:"size:64;not null;index:idx_attempt_user"`
-	IP       string    `gorm:"size:64;not null;index:idx_attempt_ip"`
-	Success  bool      `gorm:"not null"`
-	At       time.Time `gorm:"not null;index:idx_attempt_user;index:idx_attempt_ip"`
+// LoginThrottle is the attempt counter behind one throttle key (see LoginThrottles). Its times
+// are Unix microseconds, not time columns, so that one portable SQL statement can compare and
+// add them on both engines.
+type LoginThrottle struct {
+	Key string `gorm:"column:throttle_key;primaryKey;size:191"`
+	// Hits counts the attempts let through in the current window.
+	Hits int `gorm:"not null;default:0"`
+	// WindowStartUS is when the current window opened (sliding windows: the last attempt).
+	WindowStartUS int64 `gorm:"column:window_start_us;not null;default:0;index:idx_throttle_window"`
+	// BackoffUS is the wait the last attempt imposed on the next one (0: none).
+	BackoffUS int64 `gorm:"column:backoff_us;not null;default:0"`
+	// NextAtUS is the earliest time the next attempt may proceed.
+	NextAtUS int64 `gorm:"column:next_at_us;not null;default:0"`
 }

@@ -36,16 +36,16 @@ type Page[T any] struct {
 
 // Store groups every entity store; cmd/ builds one from a database and passes its parts on.
 type Store struct {
-	Tx            Transactor
-	Users         Users
-	Sessions      Sessions
-	Tokens        Tokens
-	RoleBindings  RoleBindings
-	Audit         AuditEvents
-	Secrets       Secrets
-	Registries    ImageRegistries
-	LoginAttempts LoginAttempts
-	Clusters      Clusters
+	Tx             Transactor
+	Users          Users
+	Sessions       Sessions
+	Tokens         Tokens
+	RoleBindings   RoleBindings
+	Audit          AuditEvents
+	Secrets        Secrets
+	Registries     ImageRegistries
+	LoginThrottles LoginThrottles
+	Clusters       Clusters
 	// Ping reports whether the database answers (for /readyz).
 	Ping func(ctx context.Context) error
 }
@@ -61,6 +61,10 @@ type Users interface {
 	// List sorts by id (default), username, created_at or last_login_at; Query matches username,
 	// email and display name.
 	List(ctx context.Context, opts ListOptions) (Page[User], error)
+	// Search returns at most limit users (1-1000) whose username or display name contains
+	// query, case-insensitively (an empty query matches everyone), sorted by username. It never
+	// matches on email: its callers may not see emails.
+	Search(ctx context.Context, query string, limit int) ([]User, error)
 	// CountActiveSupers counts active super admins, locking their rows inside a transaction so
 	// two concurrent demotions cannot both see "one left".
 	CountActiveSupers(ctx context.Context) (int64, error)
@@ -152,13 +156,46 @@ type ImageRegistries interface {
 	List(ctx context.Context, opts ListOptions) (Page[ImageRegistry], error)
 }
 
-// LoginAttempts records login attempts for rate limiting across server replicas.
-type LoginAttempts interface {
-	Create(ctx context.Context, a *LoginAttempt) error
-	// CountFailures counts failed attempts for username at or after since, and returns the time of
-	// the oldest one counted (zero when none).
-	CountFailures(ctx context.Context, username string, since time.Time) (int64, time.Time, error)
-	// CountByIP counts attempts from ip at or after since, and returns the oldest one's time.
-	CountByIP(ctx context.Context, ip string, since time.Time) (int64, time.Time, error)
-	DeleteBefore(ctx context.Context, t time.Time) (int64, error)
+// LoginThrottles counts sign-in attempts per key (a user at an address, an address, a user) so
+// that limits hold across server replicas and restarts. Each attempt is counted by one
+// conditional UPDATE before the credential is checked (the window reset and the limit check
+// happen in the same statement), so concurrent attempts cannot all slip under a limit: exactly
+// the first Max of them in a window are let through.
+type LoginThrottles interface {
+	// Hit counts one attempt against key at now if limit lets it through, creating the key's
+	// counter when missing. A refused attempt changes nothing.
+	Hit(ctx context.Context, key string, limit ThrottleLimit, now time.Time) (ThrottleHit, error)
+	// Refund takes back an attempt Hit let through (when another limit then refused it), unless
+	// the key's window has been restarted since. A backoff the attempt caused stays.
+	Refund(ctx context.Context, key string, hit ThrottleHit) error
+	// Reset forgets keys (a successful sign-in clears its failures).
+	Reset(ctx context.Context, keys ...string) error
+	// DeleteIdle removes counters whose window opened and whose backoff ended before t.
+	DeleteIdle(ctx context.Context, t time.Time) (int64, error)
+}
+
+// ThrottleLimit is the policy of one throttle key.
+type ThrottleLimit struct {
+	// Max attempts are let through per Window; 0 sets no cap (only the backoff applies).
+	Max    int
+	Window time.Duration
+	// Sliding restarts the window with every attempt let through, so the count returns to zero
+	// only after a quiet Window; otherwise the window runs from the first attempt.
+	Sliding bool
+	// BackoffAfter > 0: once that many attempts were let through in the window, each further
+	// one must wait BackoffBase after the previous, doubling each time up to BackoffMax.
+	BackoffAfter int
+	BackoffBase  time.Duration
+	BackoffMax   time.Duration
+}
+
+// ThrottleHit is the outcome of counting one attempt.
+type ThrottleHit struct {
+	Allowed bool
+	// Hits is the count in the window (this attempt included when allowed).
+	Hits int
+	// WindowStart identifies the window the attempt was counted in (for Refund).
+	WindowStart time.Time
+	// RetryAfter is, for a refused attempt, how long until one would be let through.
+	RetryAfter time.Duration
 }

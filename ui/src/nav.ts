@@ -69,6 +69,7 @@ export const navAreas: NavArea[] = [
         title: 'nav.users',
         icon: User,
         component: () => import('@/views/settings/UsersView.vue'),
+        visible: platformViewer,
       },
       {
         name: 'role-bindings',

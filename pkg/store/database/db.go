@@ -141,16 +141,16 @@ func (d *DB) Ping(ctx context.Context) error {
 // Store returns the entity stores backed by d. The stores share d's connection pool.
 func (d *DB) Store() store.Store {
 	return store.Store{
-		Tx:            d,
-		Users:         &userStore{d},
-		Sessions:      &sessionStore{d},
-		Tokens:        &tokenStore{d},
-		RoleBindings:  &bindingStore{d},
-		Audit:         &auditStore{d},
-		Secrets:       &secretStore{d},
-		Registries:    &registryStore{d},
-		LoginAttempts: &attemptStore{d},
-		Clusters:      &clusterStore{d},
-		Ping:          d.Ping,
+		Tx:             d,
+		Users:          &userStore{d},
+		Sessions:       &sessionStore{d},
+		Tokens:         &tokenStore{d},
+		RoleBindings:   &bindingStore{d},
+		Audit:          &auditStore{d},
+		Secrets:        &secretStore{d},
+		Registries:     &registryStore{d},
+		LoginThrottles: &throttleStore{d},
+		Clusters:       &clusterStore{d},
+		Ping:           d.Ping,
 	}
 }

@@ -53,10 +53,13 @@ func TestMigrateUpgradesFromVersion1(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, 1, v)
 			require.False(t, db.gorm.Migrator().HasTable("login_attempts"))
+			require.False(t, db.gorm.Migrator().HasTable("login_throttles"))
 			s := db.Store()
 			u := &store.User{Username: "old", Email: "old@example.com", PasswordHash: "h"}
 			require.NoError(t, s.Users.Create(ctx, u))
-			require.Error(t, s.LoginAttempts.Create(ctx, &store.LoginAttempt{Username: "old", IP: "1.1.1.1"}))
+			limit := store.ThrottleLimit{Max: 1, Window: time.Minute}
+			_, err = s.LoginThrottles.Hit(ctx, "old", limit, time.Now())
+			require.Error(t, err)
 
 			require.NoError(t, db.Migrate(ctx))
 			v, err = db.Version(ctx)
@@ -65,10 +68,9 @@ func TestMigrateUpgradesFromVersion1(t *testing.T) {
 			got, err := s.Users.Get(ctx, u.ID)
 			require.NoError(t, err)
 			require.Equal(t, u, got, "the row survives the upgrade")
-			require.NoError(t, s.LoginAttempts.Create(ctx, &store.LoginAttempt{Username: "old", IP: "1.1.1.1"}))
-			n, _, err := s.LoginAttempts.CountFailures(ctx, "old", time.Now().Add(-time.Minute))
+			hit, err := s.LoginThrottles.Hit(ctx, "old", limit, time.Now())
 			require.NoError(t, err)
-			require.EqualValues(t, 1, n)
+			require.True(t, hit.Allowed)
 			require.Equal(t, allOnce(), appliedRows(t, db))
 		})
 	}
@@ -168,7 +170,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	eachEngine(t, func(t *testing.T, db *DB, _ store.Store) {
 		mig := db.gorm.WithContext(t.Context()).Migrator()
 		for _, model := range []any{&store.User{}, &store.Session{}, &store.APIToken{}, &store.RoleBinding{},
-			&store.AuditEvent{}, &store.Secret{}, &store.ImageRegistry{}, &store.LoginAttempt{}} {
+			&store.AuditEvent{}, &store.Secret{}, &store.ImageRegistry{}, &store.LoginThrottle{}} {
 			stmt := &gorm.Statement{DB: db.gorm}
 			require.NoError(t, stmt.Parse(model))
 			require.True(t, mig.HasTable(model), stmt.Schema.Table)

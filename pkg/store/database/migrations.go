@@ -13,6 +13,7 @@ func migrations() []migration {
 		{1, "create platform tables", migrate0001PlatformTables},
 		{2, "create login_attempts", migrate0002LoginAttempts},
 		{3, "create clusters", migrate0003Clusters},
+		{4, "create login_throttles", migrate0004LoginThrottles},
 	}
 }
 
@@ -138,4 +139,18 @@ func migrate0003Clusters(tx *gorm.DB) error {
 		UpdatedAt        time.Time  `gorm:"not null;precision:6"`
 	}
 	return tx.Migrator().CreateTable(&cluster{})
+}
+
+// migrate0004LoginThrottles creates login_throttles, the attempt counters of the login and setup
+// rate limits. login_attempts is no longer read but stays, so that a server of the previous
+// version running beside this one during an upgrade keeps working.
+func migrate0004LoginThrottles(tx *gorm.DB) error {
+	type loginThrottle struct {
+		Key           string `gorm:"column:throttle_key;primaryKey;size:191"`
+		Hits          int    `gorm:"not null;default:0"`
+		WindowStartUS int64  `gorm:"column:window_start_us;not null;default:0;index:idx_throttle_window"`
+		BackoffUS     int64  `gorm:"column:backoff_us;not null;default:0"`
+		NextAtUS      int64  `gorm:"column:next_at_us;not null;default:0"`
+	}
+	return tx.Migrator().CreateTable(&loginThrottle{})
 }

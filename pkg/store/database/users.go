@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm/clause"
 
+	"github.com/kubespace/kubespace/pkg/errs"
 	"github.com/kubespace/kubespace/pkg/store"
 )
 
@@ -84,6 +85,22 @@ func (s *userStore) Delete(ctx context.Context, id int64) error {
 // List implements store.Users.
 func (s *userStore) List(ctx context.Context, opts store.ListOptions) (store.Page[store.User], error) {
 	return list(ctx, s.d.conn(ctx).Table("users"), userListSpec(), opts)
+}
+
+// Search implements store.Users.
+func (s *userStore) Search(ctx context.Context, query string, limit int) ([]store.User, error) {
+	if limit < 1 || limit > maxLimit {
+		return nil, errs.Invalidf("limit must be between 1 and %d", maxLimit)
+	}
+	q := s.d.conn(ctx).Model(&store.User{})
+	if query != "" {
+		q = q.Where(searchClause([]string{"users.username", "users.display_name"}, query))
+	}
+	var out []store.User
+	if err := q.Order("users.username").Limit(limit).Find(&out).Error; err != nil {
+		return nil, dbErr(err, "search", "users")
+	}
+	return out, nil
 }
 
 // CountActiveSupers implements store.Users. Inside a transaction the counted rows are locked

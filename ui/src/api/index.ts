@@ -24,6 +24,7 @@ import type {
   Secret,
   SecretWrite,
   User,
+  UserChoice,
   UserCreate,
   UserUpdate,
   VersionInfo,
@@ -51,7 +52,10 @@ export const authApi = {
 }
 
 export const usersApi = {
+  // Full records: platform viewers and above.
   list: (query: Query) => http.get<List<User>>('/users', query),
+  // The role-granting picker: admins of any scope; username and display name only.
+  picker: (q: string, limit = 20) => http.get<{ items: UserChoice[] }>('/users/picker', { q, limit }),
   create: (body: UserCreate) => http.post<User>('/users', body),
   update: (id: number, body: UserUpdate) => http.put<User>(`/users/${id}`, body),
   remove: (id: number) => http.del(`/users/${id}`),

@@ -23,6 +23,13 @@ export interface User {
   updated_at: string
 }
 
+/** A user as the role-granting picker shows it (GET /users/picker): no email or standing. */
+export interface UserChoice {
+  id: number
+  username: string
+  display_name: string
+}
+
 export interface Permission {
   scope: Scope
   scope_id: number

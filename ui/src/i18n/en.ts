@@ -123,7 +123,8 @@ const en = {
     confirmRevoke: 'Revoke the {role} role of {user}?',
     granted: 'Role {role} granted to {user}',
     revoked: 'Role revoked',
-    userPlaceholder: 'Type to search users',
+    userPlaceholder: 'Type to search users by name',
+    userNoMatch: 'No user with that username or display name',
     scopes: {
       platform: 'Platform',
       cluster: 'Cluster',

@@ -123,7 +123,8 @@ const zhCN: Messages = {
     confirmRevoke: '确定撤销 {user} 的{role}角色吗？',
     granted: '已将{role}角色授予 {user}',
     revoked: '角色已撤销',
-    userPlaceholder: '输入以搜索用户',
+    userPlaceholder: '输入用户名或显示名搜索',
+    userNoMatch: '没有匹配该用户名或显示名的用户',
     scopes: {
       platform: '平台',
       cluster: '集群',
