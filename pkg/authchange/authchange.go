@@ -40,6 +40,7 @@ type Hub struct {
 
 	mu        sync.RWMutex
 	listeners []func(userID int64)
+	observers []func(userID int64)
 }
 
 var _ Notifier = (*Hub)(nil)
@@ -55,13 +56,24 @@ func (h *Hub) Listen(fn func(userID int64)) {
 	h.listeners = append(h.listeners, fn)
 }
 
+// Observe registers fn to be called after every listener has dropped what it caches about the
+// changed users, so fn sees their current standing (Streams re-checks callers this way).
+func (h *Hub) Observe(fn func(userID int64)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.observers = append(h.observers, fn)
+}
+
 func (h *Hub) deliver(ids []int64) {
 	h.mu.RLock()
 	ls := append([]func(int64){}, h.listeners...)
+	os := append([]func(int64){}, h.observers...)
 	h.mu.RUnlock()
-	for _, id := range ids {
-		for _, l := range ls {
-			l(id)
+	for _, fns := range [][]func(int64){ls, os} {
+		for _, id := range ids {
+			for _, f := range fns {
+				f(id)
+			}
 		}
 	}
 }

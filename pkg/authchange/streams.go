@@ -35,7 +35,7 @@ type stream struct {
 // as ctx lasts.
 func NewStreams(ctx context.Context, hub *Hub, log *slog.Logger) *Streams {
 	s := &Streams{ctx: ctx, log: log, byUser: map[int64]map[*stream]struct{}{}}
-	hub.Listen(s.changed)
+	hub.Observe(s.changed)
 	return s
 }
 
