@@ -46,6 +46,15 @@ type Store struct {
 	Registries     ImageRegistries
 	LoginThrottles LoginThrottles
 	Clusters       Clusters
+	// Pipelines.
+	PipelineWorkspaces PipelineWorkspaces
+	Pipelines          Pipelines
+	PipelineRuns       PipelineRuns
+	JobDispatch        JobDispatch
+	JobLogs            JobLogs
+	Spacelets          Spacelets
+	SpaceletTokens     SpaceletTokens
+	Triggers           Triggers
 	// Ping reports whether the database answers (for /readyz).
 	Ping func(ctx context.Context) error
 }

@@ -47,13 +47,23 @@ export async function launch() {
     viewport: { width: 1440, height: 900 },
   })
   context.setDefaultTimeout(15_000)
+  // The console runs under a Content-Security-Policy without inline script: anything it blocks
+  // is a defect of the console (or an injection the policy stopped), so the suite fails on it.
+  const violations = []
+  context.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text())
+  })
   const page = context.pages()[0] ?? (await context.newPage())
   return {
     context,
     page,
+    violations,
     async close() {
       await context.close().catch(() => undefined)
       rmSync(profile, { recursive: true, force: true })
+      if (violations.length > 0) {
+        throw new Error(`Content-Security-Policy violations:\n${violations.join('\n')}`)
+      }
     },
   }
 }

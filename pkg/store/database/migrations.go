@@ -14,6 +14,7 @@ func migrations() []migration {
 		{2, "create login_attempts", migrate0002LoginAttempts},
 		{3, "create clusters", migrate0003Clusters},
 		{4, "create login_throttles", migrate0004LoginThrottles},
+		{5, "create pipeline tables", migrate0005Pipelines},
 	}
 }
 

@@ -49,3 +49,7 @@ func deleteWhere(ctx context.Context, d *DB, model any, what string, query strin
 	}
 	return res.RowsAffected, nil
 }
+
+// gormIncrement is "column + 1", for counters and versions bumped in the same statement that
+// checks them.
+func gormIncrement(column string) any { return gorm.Expr(column + " + 1") }
