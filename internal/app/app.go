@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		CacheTTL: cfg.AuthCacheTTL})
 	a.Changes.Listen(a.Clusters.Forget)
 	authz.RegisterKind(store.ScopeCluster, a.Clusters)
-	proxies := kubeproxy.New()
+	proxies := kubeproxy.New(log)
 	a.Clusters.OnRemove(proxies.Forget)
 	a.Resources = resources.New(a.life, a.Clusters, resources.Options{}, log)
 	a.Clusters.OnRemove(a.Resources.Forget)

@@ -27,7 +27,10 @@ func KubeError(err error) error {
 	}
 	var st apierrors.APIStatus
 	if !errors.As(err, &st) {
-		return errs.Wrap(errs.Unavailable, err, "the cluster did not answer: %s", failureText(err)).WithCode("cluster_unavailable")
+		// The transport's own words stay in the log (the cause is wrapped); the answer says what
+		// to do about it.
+		return errs.Wrap(errs.Unavailable, err, "the cluster's API server did not answer; check the cluster's status in KubeSpace, "+
+			"or ask an administrator to look at the server log").WithCode("cluster_unavailable")
 	}
 	status := st.Status()
 	msg := statusText(status)

@@ -7,6 +7,7 @@ package kubeproxy
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,6 +25,7 @@ import (
 // server are pooled across requests. A handler is rebuilt when the cluster's configuration
 // changes (the cluster service hands out a new *rest.Config then).
 type Proxies struct {
+	log     *slog.Logger
 	mu      sync.Mutex
 	handler map[int64]cached
 }
@@ -36,7 +38,8 @@ type cached struct {
 }
 
 // New returns an empty proxy cache.
-func New() *Proxies { return &Proxies{handler: map[int64]cached{}} }
+// New returns an empty proxy cache; failures to reach a cluster are logged to log.
+func New(log *slog.Logger) *Proxies { return &Proxies{handler: map[int64]cached{}, log: log} }
 
 // Forget drops the handler of a cluster that was deleted or got new credentials.
 func (p *Proxies) Forget(clusterID int64) {
@@ -101,7 +104,7 @@ func (p *Proxies) handlerFor(clusterID int64, cfg *rest.Config) (cached, error) 
 	if err != nil {
 		return cached{}, err
 	}
-	h := proxy.NewUpgradeAwareHandler(target, rt, false, false, responder{})
+	h := proxy.NewUpgradeAwareHandler(target, rt, false, false, responder{log: p.log, clusterID: clusterID})
 	h.UpgradeTransport = upgrade
 	h.UseRequestLocation = true
 	h.UseLocationHost = true
@@ -139,12 +142,17 @@ func upgradeTransport(cfg *rest.Config) (proxy.UpgradeRequestRoundTripper, error
 	return proxy.NewUpgradeRequestRoundTripper(rt, wrapped), nil
 }
 
-type responder struct{}
+type responder struct {
+	log       *slog.Logger
+	clusterID int64
+}
 
 // Error answers a failure to reach the cluster as a Kubernetes-style Status, which kubectl prints.
-func (responder) Error(w http.ResponseWriter, _ *http.Request, err error) {
+// The transport's error goes to the log; the answer says what the user can do.
+func (r responder) Error(w http.ResponseWriter, req *http.Request, err error) {
+	r.log.WarnContext(req.Context(), "proxying to a cluster failed", "cluster_id", r.clusterID, "path", req.URL.Path, "error", err)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusBadGateway)
 	_, _ = fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"ServiceUnavailable","code":502,"message":%q}`,
-		"KubeSpace could not reach the cluster: "+err.Error())
+		fmt.Sprintf("KubeSpace could not reach the API server of cluster %d; check the cluster's status in KubeSpace, or ask an administrator to look at the server log", r.clusterID))
 }
