@@ -140,11 +140,9 @@ var rules = []rule{
 		forbids: helpers,
 	},
 	{
-		name:    "the spacelet and kube-agent never import server packages",
-		covers:  tree{"cmd/spacelet", "cmd/kube-agent", "pkg/spacelet", "pkg/kubeagent"},
-		forbids: tree{"pkg/httpapi", "internal/app", "pkg/store", "pkg/identity", "pkg/access"},
-		// The binaries arrive with the pipelines and agent-tunnel areas.
-		mayBeEmpty: "until cmd/spacelet, cmd/kube-agent, pkg/spacelet or pkg/kubeagent exists",
+		name:    "the spacelet, its plugins and the kube-agent never import server packages",
+		covers:  tree{"pkg/spacelet", "pkg/plugin"},
+		forbids: tree{"pkg/httpapi", "internal/app", "pkg/store", "pkg/identity", "pkg/access", "pkg/cluster", "pkg/audit", "pkg/settings", "pkg/authchange"},
 	},
 }
 
