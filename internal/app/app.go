@@ -30,6 +30,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/eventbus"
 	"github.com/kubespace/kubespace/pkg/eventbus/membus"
 	"github.com/kubespace/kubespace/pkg/eventbus/redisbus"
+	"github.com/kubespace/kubespace/pkg/events"
 	"github.com/kubespace/kubespace/pkg/httpapi"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
@@ -69,6 +70,9 @@ type App struct {
 	// open streams of callers who lost access.
 	Changes *authchange.Hub
 	Streams *authchange.Streams
+	// Events is this replica's hub of live updates; Publish sends them from any process.
+	Events  *events.Hub
+	Publish *events.Publisher
 	// Cert serves the TLS port (nil when TLS_PORT=0).
 	Cert *servingcert.Certificate
 	log  *slog.Logger
@@ -123,6 +127,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	a.setupToken = setupToken
 	a.Changes = authchange.New(a.Bus, log)
 	a.Streams = authchange.NewStreams(a.life, a.Changes, log)
+	a.Events, a.Publish = events.NewHub(a.Bus, log), events.NewPublisher(a.Bus)
 	a.Identity = identity.New(a.Store, identity.Options{
 		SessionTTL: cfg.SessionTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginFailureWindow: cfg.LoginFailureWindow,
 		LoginMaxPerIP: cfg.LoginMaxPerIP, BcryptCost: opts.BcryptCost, SetupToken: setupToken,
@@ -149,7 +154,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.API, err = httpapi.New(httpapi.Deps{
-		Identity: a.Identity, Authorizer: authz, Bindings: access.NewBindings(authz, a.Store.RoleBindings, a.Store.Users, a.Changes), Streams: a.Streams,
+		Identity: a.Identity, Authorizer: authz, Bindings: access.NewBindings(authz, a.Store.RoleBindings, a.Store.Users, a.Changes), Streams: a.Streams, Events: a.Events,
 		Audit:    a.Audit,
 		Settings: httpapi.SettingsServices{Secrets: settings.NewSecrets(a.Store.Secrets, box), Registries: settings.NewRegistries(a.Store.Registries, box)},
 		Clusters: a.Clusters, Proxies: proxies, Resources: a.Resources,
@@ -300,6 +305,7 @@ func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 		serve(tlsLn, &tls.Config{Certificates: []tls.Certificate{a.Cert.TLS}, MinVersion: tls.VersionTLS12})
 	}
 	g.Go(func() error { return a.Changes.Run(gctx) })
+	g.Go(func() error { return a.Events.Run(gctx) })
 	g.Go(func() error { return a.Audit.Run(gctx) })
 	g.Go(func() error { return a.Clusters.Run(gctx, 30*time.Second) })
 	g.Go(func() error { return a.Resources.Run(gctx) })

@@ -20,6 +20,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/audit"
 	"github.com/kubespace/kubespace/pkg/authchange"
 	"github.com/kubespace/kubespace/pkg/cluster"
+	"github.com/kubespace/kubespace/pkg/events"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
 	"github.com/kubespace/kubespace/pkg/resources"
@@ -53,6 +54,9 @@ type Route struct {
 	Example any
 	// Response documents the body of a Raw handler that writes JSON itself.
 	Response any
+	// ContentType documents a Raw handler that writes text (a log, YAML, an event stream): the
+	// success response is that media type holding a string.
+	ContentType string
 	// KubernetesErrors answers errors as Kubernetes Status objects (the proxy speaks the
 	// Kubernetes API, and kubectl can show only a Status's message).
 	KubernetesErrors bool
@@ -75,7 +79,9 @@ type Deps struct {
 	Proxies    *kubeproxy.Proxies
 	Resources  *resources.Browser
 	// Streams tracks open long-lived requests so they end when their caller loses access.
-	Streams  *authchange.Streams
+	Streams *authchange.Streams
+	// Events fans live updates out to Server-Sent Events clients.
+	Events   *events.Hub
 	Health   []HealthCheck
 	Log      *slog.Logger
 	Metrics  prometheus.Registerer
@@ -141,6 +147,7 @@ func New(deps Deps) (*API, error) {
 	a.registerSettings()
 	a.registerClusters()
 	a.registerResources()
+	a.registerEvents()
 	return a, nil
 }
 

@@ -118,6 +118,8 @@ func (a *API) operation(r *Route, method string, doc *openapi3.T, schemaFor func
 		switch {
 		case out == reflect.TypeFor[OpenAPIDocument]():
 			resp.WithJSONSchema(openapi3.NewObjectSchema())
+		case out == reflect.TypeFor[RawOutput]() && r.ContentType != "":
+			resp.Content = openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{r.ContentType})
 		case out == reflect.TypeFor[RawOutput]() && r.Response != nil:
 			s, err := schemaFor(reflect.TypeOf(r.Response))
 			if err != nil {
@@ -145,7 +147,7 @@ func (a *API) operation(r *Route, method string, doc *openapi3.T, schemaFor func
 			}
 			op.AddResponse(st, resp)
 		}
-		if out == reflect.TypeFor[RawOutput]() && r.Response == nil {
+		if out == reflect.TypeFor[RawOutput]() && r.Response == nil && r.ContentType == "" {
 			// Errors past KubeSpace's own checks come from Kubernetes in its Status format.
 			op.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("A Kubernetes response").
 				WithContent(openapi3.NewContentWithSchema(openapi3.NewSchema(), []string{"*/*"}))})

@@ -66,6 +66,10 @@ var permissionTable = []permissionRule{
 	// Audit: platform viewers see everything, scope viewers their scope.
 	{"GET /audit-events", requested(access.Viewer), http.StatusOK},
 
+	// Live updates: any signed-in user; each event is filtered by the viewer role in its
+	// pipeline workspace, and the spacelets topic needs platform admin (a handler check).
+	{"GET /events", signedIn, http.StatusOK},
+
 	// Settings: secrets and image registries are "platform editor or above", reading included
 	// (their names and users say where the platform's credentials reach).
 	{"GET /secrets", platform(access.Editor), http.StatusOK},
