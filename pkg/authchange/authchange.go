@@ -11,7 +11,6 @@ package authchange
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -101,31 +100,12 @@ func (h *Hub) Changed(ctx context.Context, userIDs ...int64) {
 // (re)established, every listener is told Everyone changed, since nudges sent while it was down
 // are lost.
 func (h *Hub) Run(ctx context.Context) error {
-	for {
-		ch, err := h.bus.Subscribe(ctx, topic)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, eventbus.ErrClosed) {
-				return nil
-			}
-			h.log.WarnContext(ctx, "subscribing to authorization changes failed", "error", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(time.Second):
-			}
-			continue
+	return eventbus.Follow(ctx, h.bus, topic, h.log, func(bool) { h.deliver([]int64{Everyone}) }, func(m eventbus.Message) {
+		var msg message
+		if err := json.Unmarshal(m.Payload, &msg); err != nil {
+			h.log.WarnContext(ctx, "malformed authorization change", "error", err)
+			return
 		}
-		h.deliver([]int64{Everyone})
-		for m := range ch {
-			var msg message
-			if err := json.Unmarshal(m.Payload, &msg); err != nil {
-				h.log.WarnContext(ctx, "malformed authorization change", "error", err)
-				continue
-			}
-			h.deliver(msg.Users)
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
+		h.deliver(msg.Users)
+	})
 }

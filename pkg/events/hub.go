@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -38,36 +37,16 @@ func NewHub(bus eventbus.Bus, log *slog.Logger) *Hub {
 // Run receives events from the bus until ctx ends. When its subscription has to be made again,
 // every subscriber is reset: events published meanwhile are lost.
 func (h *Hub) Run(ctx context.Context) error {
-	first := true
-	for {
-		ch, err := h.bus.Subscribe(ctx, topic)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, eventbus.ErrClosed) {
-				return nil
-			}
-			h.log.WarnContext(ctx, "subscribing to live updates failed", "error", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(time.Second):
-			}
-			continue
-		}
+	return eventbus.Follow(ctx, h.bus, topic, h.log, func(first bool) {
 		if !first {
 			h.resetAll()
 		}
-		first = false
-		for m := range ch {
-			var ev Event
-			if err := json.Unmarshal(m.Payload, &ev); err != nil || ev.ID == "" {
-				continue
-			}
+	}, func(m eventbus.Message) {
+		var ev Event
+		if err := json.Unmarshal(m.Payload, &ev); err == nil && ev.ID != "" {
 			h.deliver(ev)
 		}
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
+	})
 }
 
 func (h *Hub) deliver(ev Event) {
