@@ -141,8 +141,9 @@ var rules = []rule{
 	},
 	{
 		name:    "the spacelet, its plugins and the kube-agent never import server packages",
-		covers:  tree{"pkg/spacelet", "pkg/plugin"},
-		forbids: tree{"pkg/httpapi", "internal/app", "pkg/store", "pkg/identity", "pkg/access", "pkg/cluster", "pkg/audit", "pkg/settings", "pkg/authchange"},
+		covers:  tree{"pkg/spacelet", "pkg/plugin", "pkg/gitrepo", "cmd/spacelet"},
+		forbids: tree{"pkg/httpapi", "internal/app", "pkg/store", "pkg/identity", "pkg/access", "pkg/cluster", "pkg/audit", "pkg/settings", "pkg/authchange",
+			"pkg/events", "pkg/controller", "pkg/pipeline/run", "pkg/pipeline/dispatch", "pkg/pipeline/workspace", "pkg/logstore"},
 	},
 }
 

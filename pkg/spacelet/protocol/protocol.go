@@ -132,6 +132,25 @@ type Job struct {
 	TimeoutSeconds int `json:"timeout_seconds"`
 	// LogOffset is where the log continues (non-zero when a job is retried in place).
 	LogOffset int64 `json:"log_offset"`
+	// Checkout, when set, is cloned into the job's directory before the plugin runs (jobs of
+	// code workspaces), at Commit.
+	Checkout *Checkout `json:"checkout,omitempty"`
+}
+
+// Checkout is a repository at one commit, with what it takes to read it. The credential travels
+// only to the spacelet the job is assigned to, and its values are in the job's Mask.
+type Checkout struct {
+	URL    string `json:"url"`
+	Branch string `json:"branch"`
+	Commit string `json:"commit"`
+	// Username with Password (or a token as the password), or PrivateKey (PEM) for SSH.
+	Username   string `json:"username,omitempty"`
+	Password   string `json:"password,omitempty"`
+	PrivateKey string `json:"private_key,omitempty"`
+	// KnownHosts pins SSH host keys; the Insecure flags are the workspace owner's explicit opt-outs.
+	KnownHosts            string `json:"known_hosts,omitempty"`
+	InsecureSkipTLSVerify bool   `json:"insecure_skip_tls_verify,omitempty"`
+	InsecureIgnoreHostKey bool   `json:"insecure_ignore_host_key,omitempty"`
 }
 
 // ExtendResponse answers Extend.
