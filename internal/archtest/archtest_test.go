@@ -140,8 +140,8 @@ var rules = []rule{
 		forbids: helpers,
 	},
 	{
-		name:    "the spacelet, its plugins and the kube-agent never import server packages",
-		covers:  tree{"pkg/spacelet", "pkg/plugin", "pkg/gitrepo", "cmd/spacelet"},
+		name:   "the spacelet, its plugins and the kube-agent never import server packages",
+		covers: tree{"pkg/spacelet", "pkg/plugin", "pkg/gitrepo", "cmd/spacelet"},
 		forbids: tree{"pkg/httpapi", "internal/app", "pkg/store", "pkg/identity", "pkg/access", "pkg/cluster", "pkg/audit", "pkg/settings", "pkg/authchange",
 			"pkg/events", "pkg/controller", "pkg/pipeline/run", "pkg/pipeline/dispatch", "pkg/pipeline/workspace", "pkg/logstore"},
 	},
