@@ -140,10 +140,13 @@ var rules = []rule{
 		forbids: helpers,
 	},
 	{
-		name:   "the spacelet, its plugins and the kube-agent never import server packages",
-		covers: tree{"pkg/spacelet", "pkg/plugin", "pkg/gitrepo", "cmd/spacelet"},
+		name: "the spacelet, its plugins and the kube-agent never import server packages",
+		// Extend both lists as the packages appear (pkg/gitrepo and cmd/spacelet on the covered
+		// side; the run, dispatch and controller packages on the forbidden side): the rule may
+		// only name packages that exist.
+		covers: tree{"pkg/spacelet", "pkg/plugin"},
 		forbids: tree{"pkg/httpapi", "internal/app", "pkg/store", "pkg/identity", "pkg/access", "pkg/cluster", "pkg/audit", "pkg/settings", "pkg/authchange",
-			"pkg/events", "pkg/controller", "pkg/pipeline/run", "pkg/pipeline/dispatch", "pkg/pipeline/workspace", "pkg/logstore"},
+			"pkg/events"},
 	},
 }
 
