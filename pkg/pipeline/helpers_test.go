@@ -12,7 +12,9 @@ import (
 
 func TestMatchBranch(t *testing.T) {
 	exact := func(p string) pipeline.BranchRule { return pipeline.BranchRule{Type: pipeline.BranchExact, Pattern: p} }
-	excl := func(p string) pipeline.BranchRule { return pipeline.BranchRule{Type: pipeline.BranchExclude, Pattern: p} }
+	excl := func(p string) pipeline.BranchRule {
+		return pipeline.BranchRule{Type: pipeline.BranchExclude, Pattern: p}
+	}
 	re := func(p string) pipeline.BranchRule { return pipeline.BranchRule{Type: pipeline.BranchRegex, Pattern: p} }
 	cases := []struct {
 		name   string

@@ -68,8 +68,12 @@ func TestValidateReportsFields(t *testing.T) {
 		}, "sources[0].branches[1].pattern", "missing closing )"},
 		{"bad rule type", func(d *pipeline.Definition) { d.Sources[0].Branches[0].Type = "glob" }, "sources[0].branches[0].type", `not "glob"`},
 		{"empty pattern", func(d *pipeline.Definition) { d.Sources[0].Branches[0].Pattern = "" }, "sources[0].branches[0].pattern", "is required"},
-		{"two code sources", func(d *pipeline.Definition) { d.Sources = append(d.Sources, pipeline.Source{Type: pipeline.SourceCode}) }, "sources[1].type", "repeats"},
-		{"pipeline source without id", func(d *pipeline.Definition) { d.Sources = append(d.Sources, pipeline.Source{Type: pipeline.SourcePipeline}) }, "sources[1].pipeline_id", "is required"},
+		{"two code sources", func(d *pipeline.Definition) {
+			d.Sources = append(d.Sources, pipeline.Source{Type: pipeline.SourceCode})
+		}, "sources[1].type", "repeats"},
+		{"pipeline source without id", func(d *pipeline.Definition) {
+			d.Sources = append(d.Sources, pipeline.Source{Type: pipeline.SourcePipeline})
+		}, "sources[1].pipeline_id", "is required"},
 		{"unknown source", func(d *pipeline.Definition) { d.Sources[0].Type = "svn" }, "sources[0].type", "code or pipeline"},
 		{"bad cron", func(d *pipeline.Definition) { d.Triggers[0].Schedule = "61 * * * *" }, "triggers[0].schedule", "not a valid cron expression"},
 		{"six fields", func(d *pipeline.Definition) { d.Triggers[0].Schedule = "0 0 3 * * *" }, "triggers[0].schedule", "not a valid cron expression"},
@@ -78,7 +82,9 @@ func TestValidateReportsFields(t *testing.T) {
 		{"bad zone", func(d *pipeline.Definition) { d.Triggers[0].TimeZone = "Mars/Olympus" }, "triggers[0].time_zone", "IANA"},
 		{"local zone", func(d *pipeline.Definition) { d.Triggers[0].TimeZone = "Local" }, "triggers[0].time_zone", "IANA"},
 		{"push without code", func(d *pipeline.Definition) { d.Sources = nil }, "triggers[1].type", "need a code source"},
-		{"two pushes", func(d *pipeline.Definition) { d.Triggers = append(d.Triggers, pipeline.Trigger{Type: pipeline.TriggerPush}) }, "triggers[3].type", "repeats"},
+		{"two pushes", func(d *pipeline.Definition) {
+			d.Triggers = append(d.Triggers, pipeline.Trigger{Type: pipeline.TriggerPush})
+		}, "triggers[3].type", "repeats"},
 		{"poll on cron", func(d *pipeline.Definition) { d.Triggers[0].Poll = true }, "triggers[0].poll", "only for push"},
 		{"chain without id", func(d *pipeline.Definition) { d.Triggers[2].PipelineID = 0 }, "triggers[2].pipeline_id", "is required"},
 		{"unknown trigger", func(d *pipeline.Definition) { d.Triggers[0].Type = "tag" }, "triggers[0].type", "cron, push or pipeline"},
