@@ -21,7 +21,7 @@ func (p fakePlugin) Schema() json.RawMessage { return json.RawMessage(p.schema) 
 
 var shell = fakePlugin{"execute_shell", `{"type":"object","properties":{"script":{"type":"string","minLength":1},"shell":{"enum":["bash","sh"]}},"required":["script"],"additionalProperties":false}`}
 
-func validator(t *testing.T) *pipeline.Validator {
+func validator(t testing.TB) *pipeline.Validator {
 	t.Helper()
 	v, err := pipeline.NewValidator([]pipeline.PluginSchema{shell, fakePlugin{"noop", `{"type":"object"}`}})
 	require.NoError(t, err)
