@@ -243,3 +243,9 @@ func Silent(t testing.TB) string {
 	})
 	return ln.Addr().String()
 }
+
+// AuthorizedKey returns the public key as one authorized_keys / known_hosts key field
+// ("ssh-ed25519 AAAA...").
+func (k Key) AuthorizedKey() string {
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k.Public)))
+}

@@ -267,7 +267,7 @@ func (s *Service) Export(ctx context.Context, id int64) ([]byte, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
-	data, err := s.defs.ExportYAML(&v.Definition)
+	data, err := pipeline.ExportYAML(&v.Definition)
 	if err != nil {
 		return nil, "", err
 	}
@@ -279,7 +279,7 @@ func (s *Service) Import(ctx context.Context, p *access.Principal, workspaceID i
 	if _, err := s.st.PipelineWorkspaces.Get(ctx, workspaceID); err != nil {
 		return nil, err
 	}
-	d, err := s.defs.ImportYAML(data)
+	d, err := s.defs.Import(data)
 	if err != nil {
 		return nil, err
 	}

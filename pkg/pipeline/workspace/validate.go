@@ -17,12 +17,10 @@ import (
 // source kinds that fit the workspace, referenced pipelines that exist and that the caller can
 // see, and no cycle of pipeline triggers. self is the pipeline being updated (0: a new one).
 func (s *Service) validate(ctx context.Context, p *access.Principal, w *store.PipelineWorkspace, d *pipeline.Definition, self int64) error {
-	d.Name = strings.TrimSpace(d.Name)
 	if err := s.defs.Validate(d); err != nil {
 		return err
 	}
 	f := errs.Fields{}
-	checkName(f, "name", d.Name)
 	for i, src := range d.Sources {
 		field := fmt.Sprintf("sources[%d]", i)
 		switch src.Type {
@@ -74,84 +72,34 @@ func (s *Service) checkRef(ctx context.Context, p *access.Principal, f errs.Fiel
 	}
 }
 
-// triggerEdges returns the pipelines whose successful runs start p (its pipeline triggers).
-func triggerEdges(d *pipeline.Definition) []int64 {
-	var out []int64
-	for _, t := range d.Triggers {
-		if t.Type == pipeline.TriggerPipeline && t.PipelineID > 0 {
-			out = append(out, t.PipelineID)
-		}
-	}
-	return out
-}
-
 // checkCycles refuses a definition whose pipeline triggers would make runs start each other
-// forever: a path from the pipeline back to itself through "starts after" edges.
+// forever (pipeline.CheckChain), across every workspace: chaining crosses workspaces.
 func (s *Service) checkCycles(ctx context.Context, d *pipeline.Definition, self int64) error {
-	mine := triggerEdges(d)
-	if len(mine) == 0 {
+	if self == 0 {
+		return nil // nothing can name a new pipeline yet
+	}
+	chains := false
+	for _, t := range d.Triggers {
+		chains = chains || t.Type == pipeline.TriggerPipeline
+	}
+	if !chains {
 		return nil
 	}
 	all, err := s.st.Pipelines.All(ctx)
 	if err != nil {
 		return err
 	}
-	// after[x] are the pipelines x starts after; the node being saved is self (or -1 when new,
-	// which nothing can name yet, so no cycle runs through it).
-	const newNode = -1
-	node := self
-	if node == 0 {
-		node = newNode
-	}
-	after := map[int64][]int64{node: mine}
-	names := map[int64]string{node: d.Name}
+	others := make(map[int64]*pipeline.Definition, len(all))
 	for i := range all {
-		pl := &all[i]
-		names[pl.ID] = pl.Name
-		if pl.ID == self {
+		if all[i].ID == self {
 			continue
 		}
 		var def pipeline.Definition
-		if json.Unmarshal([]byte(pl.Definition), &def) == nil {
-			after[pl.ID] = triggerEdges(&def)
+		if json.Unmarshal([]byte(all[i].Definition), &def) == nil {
+			others[all[i].ID] = &def
 		}
 	}
-	if path := findCycle(after, node); path != nil {
-		parts := make([]string, len(path))
-		for i, id := range path {
-			parts[i] = fmt.Sprintf("%q", names[id])
-		}
-		return errs.Field("triggers", "would make a cycle of pipeline triggers: %s", strings.Join(parts, " starts after "))
-	}
-	return nil
-}
-
-// findCycle returns a path start → ... → start through edges, or nil.
-func findCycle(edges map[int64][]int64, start int64) []int64 {
-	seen := map[int64]bool{}
-	var path []int64
-	var walk func(n int64) bool
-	walk = func(n int64) bool {
-		path = append(path, n)
-		for _, next := range edges[n] {
-			if next == start {
-				path = append(path, start)
-				return true
-			}
-			if !seen[next] {
-				seen[next] = true
-				if walk(next) {
-					return true
-				}
-			}
-		}
-		path = path[:len(path)-1]
-		return false
-	}
-	if walk(start) {
-		return path
-	}
-	return nil
+	return pipeline.CheckChain(self, d, others)
 }
 
 // dependents names the pipelines that take id as a source or a trigger.

@@ -49,15 +49,12 @@ type SecretOpener interface {
 	Open(ctx context.Context, id int64) (*settings.SecretMaterial, error)
 }
 
-// Definitions is pkg/pipeline's codec: validation of a definition on its own (structure,
-// plugins and their params, branch rules, cron expressions) and YAML import and export.
+// Definitions validates definitions (pipeline.Validator): on their own (structure, plugins and
+// their params, branch rules, cron expressions), with field-level errs.Invalid errors naming the
+// path (stages[0].jobs[1].plugin_key), and as YAML documents (errors give the line).
 type Definitions interface {
-	// Validate returns field-level errs.Invalid errors naming the field (stages[0].jobs[1].plugin_key).
 	Validate(d *pipeline.Definition) error
-	// ImportYAML decodes and validates a YAML document; errors give the line and the field.
-	ImportYAML(data []byte) (*pipeline.Definition, error)
-	// ExportYAML renders a definition as YAML that ImportYAML reads back.
-	ExportYAML(d *pipeline.Definition) ([]byte, error)
+	Import(data []byte) (*pipeline.Definition, error)
 }
 
 // Deps are what the service needs.
