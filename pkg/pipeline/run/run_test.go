@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -196,3 +197,5 @@ func TestRunToCompletion(t *testing.T) {
 func jsonInto(s string, v any) error { return jsonUnmarshal([]byte(s), v) }
 
 var jsonUnmarshal = json.Unmarshal
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -335,7 +335,10 @@ func (st *step) driveJob(sr *store.StageRun, j *store.JobRun) error {
 		}
 	}
 	if j.Status == store.StatusError && j.Attempt < j.Retries {
-		return st.retryJob(j)
+		if err := st.retryJob(j); err != nil {
+			return err
+		}
+		return st.placeJob(sr, j)
 	}
 	return nil
 }
@@ -365,11 +368,7 @@ func (st *step) retryJob(j *store.JobRun) error {
 	resetJob(j)
 	j.Attempt++
 	j.Message = truncate(msg, 1024)
-	if err := st.saveJob(j, jobResetFields...); err != nil {
-		return err
-	}
-	st.wake(50 * time.Millisecond)
-	return nil
+	return st.saveJob(j, jobResetFields...)
 }
 
 // placeJob gives a waiting job a spacelet, or takes back an assignment its spacelet can no
