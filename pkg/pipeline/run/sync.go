@@ -27,8 +27,9 @@ type SyncResult struct {
 	Retry bool
 	// After > 0: look again after this long (a job waits for a spacelet, a lease to watch).
 	After time.Duration
-	// Status is the run's status after the step; Finished jobs lists the jobs that reached a
-	// final status in it (for duration metrics).
+	// Status is the run's status after the step. Finished lists the jobs whose stage ended in
+	// the step, and failed attempts put back in the queue: each attempt exactly once across
+	// controllers, since the step that reports it won a conditional write (duration metrics).
 	Status   string
 	Finished []store.JobRun
 }
@@ -307,6 +308,7 @@ func (st *step) driveStage(i int) (bool, error) {
 		}
 	}
 	sr.Outputs, sr.FinishedAt = encode(outputs), &st.now
+	st.fx.finished = append(st.fx.finished, jobs...)
 	switch {
 	case failed != "":
 		sr.Status, r.Reason = store.StatusError, failed
@@ -354,11 +356,7 @@ func (st *step) expire(j *store.JobRun) error {
 			j.SpaceletID, j.LeaseUntil.UTC().Format(time.RFC3339))
 	}
 	j.FinishedAt, j.LeaseUntil = &st.now, nil
-	if err := st.saveJob(j, "Status", "Message", "FinishedAt", "LeaseUntil"); err != nil {
-		return err
-	}
-	st.fx.finished = append(st.fx.finished, *j)
-	return nil
+	return st.saveJob(j, "Status", "Message", "FinishedAt", "LeaseUntil")
 }
 
 // retryJob puts a failed job back in the queue for its next attempt.
@@ -467,6 +465,7 @@ func (st *step) cancel() error {
 				outputs[k] = v
 			}
 		}
+		st.fx.finished = append(st.fx.finished, st.d.Jobs[i]...)
 		sr.Status, sr.Outputs = store.StatusCanceled, encode(outputs)
 		if sr.StartedAt != nil {
 			sr.FinishedAt = &st.now
