@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
@@ -37,7 +38,11 @@ type Env struct {
 	DB     *database.DB
 	Store  store.Store
 	Bus    eventbus.Bus
-	seq    atomic.Int64
+	// MySQL is the database's connection settings (engine mysql), RedisAddr the Redis (for
+	// tests that start processes on the same services).
+	MySQL     *mysql.Config
+	RedisAddr string
+	seq       atomic.Int64
 }
 
 // Open returns a fresh, migrated store of engine ("sqlite": a file with the in-process bus;
@@ -46,13 +51,15 @@ func Open(t testing.TB, engine string) *Env {
 	t.Helper()
 	cfg := database.Config{}
 	var bus eventbus.Bus
+	var redisAddr string
 	switch engine {
 	case "sqlite":
 		cfg.SQLitePath = filepath.Join(t.TempDir(), "kubespace.db")
 		bus = membus.New(membus.Options{})
 	case "mysql":
 		cfg.MySQL = testdeps.MySQLDatabase(t)
-		client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{testdeps.RedisAddr(t)}})
+		redisAddr = testdeps.RedisAddr(t)
+		client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{redisAddr}})
 		t.Cleanup(func() { _ = client.Close() })
 		// A prefix of its own, so tests sharing the Redis never see each other's nudges.
 		bus = redisbus.New(client, redisbus.Options{KeyPrefix: fmt.Sprintf("kstest-%d-%d:", time.Now().UnixNano(), prefixSeq.Add(1))})
@@ -65,7 +72,7 @@ func Open(t testing.TB, engine string) *Env {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, db.Migrate(ctx))
-	return &Env{Engine: engine, DB: db, Store: db.Store(), Bus: bus}
+	return &Env{Engine: engine, DB: db, Store: db.Store(), Bus: bus, MySQL: cfg.MySQL, RedisAddr: redisAddr}
 }
 
 // Name returns a fresh name with prefix.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/kubespace/kubespace/pkg/errs"
 	"github.com/kubespace/kubespace/pkg/eventbus"
 	"github.com/kubespace/kubespace/pkg/pipeline/nudge"
 	"github.com/kubespace/kubespace/pkg/pipeline/run"
@@ -134,6 +135,9 @@ func (c *Controller) next(ctx context.Context) bool {
 	c.m.syncs.WithLabelValues(outcome(res, err)).Inc()
 	c.m.syncSeconds.Observe(time.Since(start).Seconds())
 	switch {
+	case errs.Is(err, errs.NotFound):
+		c.queue.Forget(id) // deleted with its pipeline (or a nudge from another installation)
+		return true
 	case err != nil:
 		if ctx.Err() == nil {
 			c.log.WarnContext(ctx, "reconciling a run failed", "run_id", id, "error", err)
