@@ -289,7 +289,7 @@ func TestStartInput(t *testing.T) {
 		ctx := context.Background()
 		code := f.Workspace(t, store.WorkspaceCode)
 		def := twoStages()
-		def.Sources = []pipeline.Source{{Type: pipeline.SourceCode, Branches: []pipeline.BranchRule{{Type: pipeline.BranchRegex, Pattern: "^release/"}}}}
+		def.Sources = []pipeline.Source{{Type: pipeline.SourceCode, Branches: []pipeline.BranchRule{{Type: pipeline.BranchRegex, Pattern: "release/.*"}}}}
 		cp := f.Pipeline(t, code.ID, def)
 		for _, tt := range []struct {
 			req  run.StartRequest

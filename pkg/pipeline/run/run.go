@@ -137,7 +137,8 @@ func (s *Service) Start(ctx context.Context, pipelineID int64, req StartRequest)
 	if err != nil {
 		return nil, err
 	}
-	in := runEnvInput{Workspace: ws, Pipeline: p, Trigger: req.Trigger, User: req.User, Params: params}
+	in := runEnvInput{Params: params, Info: pipeline.RunInfo{WorkspaceID: ws.ID, WorkspaceName: ws.Name, PipelineID: p.ID,
+		PipelineName: p.Name, Trigger: req.Trigger, TriggerUser: req.User}}
 	var sources []SourceRecord
 	switch ws.Type {
 	case store.WorkspaceCode:
@@ -148,8 +149,8 @@ func (s *Service) Start(ctx context.Context, pipelineID int64, req StartRequest)
 		if err != nil {
 			return nil, err
 		}
-		in.Code = code
-		sources = append(sources, SourceRecord{Type: pipeline.SourceCode, Branch: code.Branch, CommitID: code.Commit.ID})
+		in.Info.Code = code
+		sources = append(sources, SourceRecord{Type: pipeline.SourceCode, Branch: code.Branch, CommitID: code.CommitID})
 	default:
 		if req.Branch != "" || req.Commit != "" {
 			return nil, errs.Field("branch", "is only for pipelines of code workspaces; this pipeline's workspace has no repository")
@@ -158,9 +159,9 @@ func (s *Service) Start(ctx context.Context, pipelineID int64, req StartRequest)
 		if err != nil {
 			return nil, err
 		}
-		sources, in.Inherited = recs, inherited
+		sources, in.Info.Inherited = recs, inherited
 		for _, r := range recs {
-			in.SourceIDs = append(in.SourceIDs, r.RunID)
+			in.Info.SourceRunIDs = append(in.Info.SourceRunIDs, r.RunID)
 		}
 	}
 	if sources == nil {
@@ -173,7 +174,7 @@ func (s *Service) Start(ctx context.Context, pipelineID int64, req StartRequest)
 		if err != nil {
 			return err
 		}
-		in.BuildNumber = n
+		in.Info.BuildNumber = n
 		d = newRunDetail(p, &def, n, runEnv(in), sources, params, req)
 		return s.d.Store.PipelineRuns.Create(ctx, d)
 	})
@@ -236,7 +237,7 @@ func checkParams(in map[string]string) (Env, error) {
 	out := Env{}
 	for k, v := range in {
 		switch {
-		case !envName.MatchString(k):
+		case !pipeline.ValidEnvName(k):
 			return nil, errs.Field("params", "%q is not a variable name (letters, digits and _; not starting with a digit)", k)
 		case identityVar(k):
 			return nil, errs.Field("params", "%q: PIPELINE_* variables are set by the run itself", k)
@@ -249,7 +250,7 @@ func checkParams(in map[string]string) (Env, error) {
 }
 
 // resolveCode checks the branch against the pipeline's code sources and resolves the commit.
-func (s *Service) resolveCode(ctx context.Context, ws *store.PipelineWorkspace, def *pipeline.Definition, branch, commit string) (*CodeInfo, error) {
+func (s *Service) resolveCode(ctx context.Context, ws *store.PipelineWorkspace, def *pipeline.Definition, branch, commit string) (*pipeline.CodeInfo, error) {
 	if branch == "" {
 		return nil, errs.Field("branch", "is required: this pipeline builds code from %s", ws.CodeURL)
 	}
@@ -259,10 +260,8 @@ func (s *Service) resolveCode(ctx context.Context, ws *store.PipelineWorkspace, 
 	if commit != "" && !isHex(commit) {
 		return nil, errs.Field("commit", "%q is not a commit id (hexadecimal)", commit)
 	}
-	for _, src := range def.Sources {
-		if src.Type == pipeline.SourceCode && !matchBranch(src.Branches, branch) {
-			return nil, errs.Field("branch", "%q does not match the branch rules of this pipeline's code source", branch)
-		}
+	if src, ok := def.CodeSource(); ok && !pipeline.MatchBranch(src.Branches, branch) {
+		return nil, errs.Field("branch", "%q does not match the branch rules of this pipeline's code source", branch)
 	}
 	if s.d.Commits == nil {
 		return nil, errs.New(errs.Unavailable, "the repository of workspace %q cannot be read by this server", ws.Name)
@@ -271,7 +270,8 @@ func (s *Service) resolveCode(ctx context.Context, ws *store.PipelineWorkspace, 
 	if err != nil {
 		return nil, err
 	}
-	return &CodeInfo{URL: ws.CodeURL, Provider: ws.CodeProvider, Branch: branch, Commit: c}, nil
+	return &pipeline.CodeInfo{URL: ws.CodeURL, Provider: ws.CodeProvider, Branch: branch, CommitID: c.ID, Author: c.Author,
+		Message: c.Message, Time: c.Time}, nil
 }
 
 func isHex(s string) bool {
@@ -288,7 +288,7 @@ func isHex(s string) bool {
 
 // resolveSources picks the source runs of a custom pipeline and returns the variables they pass
 // on (each run's environment and every stage's outputs).
-func (s *Service) resolveSources(ctx context.Context, p *store.Pipeline, def *pipeline.Definition, refs []SourceRef) ([]SourceRecord, []Env, error) {
+func (s *Service) resolveSources(ctx context.Context, p *store.Pipeline, def *pipeline.Definition, refs []SourceRef) ([]SourceRecord, []map[string]string, error) {
 	var declared []int64
 	for _, src := range def.Sources {
 		if src.Type == pipeline.SourcePipeline {
@@ -306,7 +306,7 @@ func (s *Service) resolveSources(ctx context.Context, p *store.Pipeline, def *pi
 		chosen[r.PipelineID] = r.RunID
 	}
 	var recs []SourceRecord
-	var inherited []Env
+	var inherited []map[string]string
 	for _, pid := range declared {
 		runID := chosen[pid]
 		var src *store.PipelineRun

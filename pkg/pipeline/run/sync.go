@@ -221,12 +221,12 @@ func (st *step) finishRun(status, reason string) error {
 // openStage starts stage i: its environment is the run's, the outputs of the stages before it
 // and its parameters.
 func (st *step) openStage(i int) error {
-	var outs []Env
+	var outs []map[string]string
 	for k := 0; k < i; k++ {
 		outs = append(outs, decodeEnv(st.d.Stages[k].Outputs))
 	}
 	sr := &st.d.Stages[i]
-	sr.Env = encode(StageEnv(decodeEnv(st.d.Run.Env), outs, decodeEnv(sr.CustomParams)))
+	sr.Env = encode(pipeline.StageEnv(decodeEnv(st.d.Run.Env), outs, decodeEnv(sr.CustomParams)))
 	sr.Status, sr.StartedAt, sr.FinishedAt = store.StatusDoing, &st.now, nil
 	return st.saveStage(sr, "Env", "Status", "StartedAt", "FinishedAt")
 }
@@ -301,13 +301,7 @@ func (st *step) driveStage(i int) (bool, error) {
 		}
 		return false, nil
 	}
-	outputs := Env{}
-	for _, j := range jobs {
-		for k, v := range decodeEnv(j.Outputs) {
-			outputs[k] = v
-		}
-	}
-	sr.Outputs, sr.FinishedAt = encode(outputs), &st.now
+	sr.Outputs, sr.FinishedAt = encode(jobOutputs(jobs)), &st.now
 	st.fx.finished = append(st.fx.finished, jobs...)
 	switch {
 	case failed != "":
@@ -459,14 +453,8 @@ func (st *step) cancel() error {
 		if store.Terminal(sr.Status) {
 			continue
 		}
-		outputs := Env{}
-		for _, j := range st.d.Jobs[i] {
-			for k, v := range decodeEnv(j.Outputs) {
-				outputs[k] = v
-			}
-		}
 		st.fx.finished = append(st.fx.finished, st.d.Jobs[i]...)
-		sr.Status, sr.Outputs = store.StatusCanceled, encode(outputs)
+		sr.Status, sr.Outputs = store.StatusCanceled, encode(jobOutputs(st.d.Jobs[i]))
 		if sr.StartedAt != nil {
 			sr.FinishedAt = &st.now
 		}
@@ -485,4 +473,14 @@ var jobResetFields = []string{"Status", "SpaceletID", "AssignedAt", "LeaseUntil"
 func resetJob(j *store.JobRun) {
 	j.Status, j.SpaceletID, j.AssignedAt, j.LeaseUntil = store.StatusWait, 0, nil, nil
 	j.StartedAt, j.FinishedAt, j.Message, j.Reason, j.ExitCode, j.Outputs = nil, nil, "", "", 0, "{}"
+}
+
+// jobOutputs merges the outputs of a stage's jobs in job order (pipeline.MergeOutputs drops
+// names a job may not set, such as PIPELINE_*).
+func jobOutputs(jobs []store.JobRun) Env {
+	outs := make([]map[string]string, 0, len(jobs))
+	for _, j := range jobs {
+		outs = append(outs, decodeEnv(j.Outputs))
+	}
+	return pipeline.MergeOutputs(nil, outs...)
 }
