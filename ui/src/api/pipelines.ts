@@ -18,8 +18,6 @@ export interface PipelineWorkspace {
   insecure_skip_tls_verify?: boolean
   insecure_ignore_host_key?: boolean
   known_hosts?: string
-  /** Shown once, on creation (for push webhooks). */
-  webhook_secret?: string
   created_at?: string
   updated_at?: string
 }
@@ -157,9 +155,12 @@ export interface StageRun {
 }
 
 export interface PipelineRun extends RunSummary {
+  workspace_id?: number
   env?: Record<string, string> | null
   params?: Record<string, string> | null
-  stages: StageRun[]
+  sources?: { type: string; branch?: string; commit_id?: string; pipeline_id?: number; run_id?: number; build_number?: number }[]
+  /** Absent from lists. */
+  stages?: StageRun[]
 }
 
 export interface RunStart {
@@ -241,6 +242,9 @@ export const pipelineWorkspacesApi = {
   update: (id: number, body: PipelineWorkspaceWrite) => http.put<PipelineWorkspace>(`/pipeline-workspaces/${id}`, body),
   remove: (id: number) => http.del(`/pipeline-workspaces/${id}`),
   branches: (id: number, query: Query = {}) => http.get<List<Branch>>(`/pipeline-workspaces/${id}/branches`, query),
+  /** The secret push webhooks are signed with (workspace admins). */
+  webhookSecret: (id: number) => http.get<{ secret: string }>(`/pipeline-workspaces/${id}/webhook-secret`),
+  rotateWebhookSecret: (id: number) => http.post<{ secret: string }>(`/pipeline-workspaces/${id}/webhook-secret`, {}),
 }
 
 export const pipelinesApi = {
@@ -258,7 +262,7 @@ export const pipelinesApi = {
   },
   /** importYaml creates a pipeline from YAML text (errors name the line and the field). */
   importYaml: (workspaceId: number, yaml: string) =>
-    http.post<Pipeline>(`/pipeline-workspaces/${workspaceId}/pipelines/import`, yaml, { contentType: 'application/yaml' }),
+    http.post<Pipeline>(`/pipeline-workspaces/${workspaceId}/pipelines/import`, { yaml }),
 }
 
 export const runsApi = {
@@ -285,7 +289,7 @@ export const spaceletsApi = {
   update: (id: number, body: SpaceletUpdate) => http.put<Spacelet>(`/spacelets/${id}`, body),
   remove: (id: number) => http.del(`/spacelets/${id}`),
   tokens: (query: Query = {}) => http.get<List<SpaceletToken>>('/spacelet-tokens', query),
-  createToken: (body: { name: string; expires_at?: string }) => http.post<SpaceletTokenCreated>('/spacelet-tokens', body),
+  createToken: (body: { name: string; expires_in_hours?: number }) => http.post<SpaceletTokenCreated>('/spacelet-tokens', body),
   removeToken: (id: number) => http.del(`/spacelet-tokens/${id}`),
 }
 
