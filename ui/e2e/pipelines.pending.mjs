@@ -56,6 +56,32 @@ test('pipelines', async (t) => {
     await page.waitForURL(/\/clusters$/)
   })
 
+  await step('the spacelets page lists the local spacelet with its load, version and status', async () => {
+    await page.locator('[data-nav="spacelets"]').click()
+    await page.waitForURL(/\/spacelets$/)
+    const row = page.locator('[data-test="spacelets-table"] .el-table__body tr.el-table__row').first()
+    await row.waitFor()
+    await row.locator('[data-status="online"]').waitFor()
+    assert.match((await row.locator('[data-load]').getAttribute('data-load')) ?? '', /^\d+\/\d+$/)
+    await page.locator('[data-test="live-state"][data-live="live"]').waitFor()
+  })
+
+  await step('a registration token shows the one-line start command once', async () => {
+    await page.locator('[data-test="spacelet-token-create"]').click()
+    const d = dialog(page, 'spacelet-token-dialog')
+    await d.locator('input[name="token-name"]').fill('e2e-builders')
+    await d.locator('[data-test="spacelet-token-save"]').click()
+    const secret = dialog(page, 'spacelet-token-secret')
+    const command = await secret.locator('[data-test="spacelet-command"]').innerText()
+    assert.match(command, /SERVER_URL=/)
+    assert.match(command, /spacelet/)
+    await secret.locator('[data-test="spacelet-token-close"]').click()
+    await rowWith(page, 'spacelet-tokens-table', 'e2e-builders')
+    await page.locator('[data-test="spacelet-token-revoke-e2e-builders"]').click()
+    await page.locator('.el-message-box .el-button--danger').click()
+    await page.locator('[data-test="spacelet-tokens-table"] .el-table__body tr.el-table__row', { hasText: 'e2e-builders' }).waitFor({ state: 'detached' })
+  })
+
   await step('a custom pipeline workspace is created from the menu', async () => {
     await page.locator('[data-nav="pipeline-workspaces"]').click()
     await page.waitForURL(/\/pipelines$/)
@@ -219,32 +245,6 @@ test('pipelines', async (t) => {
     await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
     const p = await rowWith(page, 'pipelines-table', PIPELINE, '#1')
     await p.locator('[data-status="ok"]').waitFor()
-  })
-
-  await step('the spacelets page lists the local spacelet with its load, version and status', async () => {
-    await page.locator('[data-nav="spacelets"]').click()
-    await page.waitForURL(/\/spacelets$/)
-    const row = page.locator('[data-test="spacelets-table"] .el-table__body tr.el-table__row').first()
-    await row.waitFor()
-    await row.locator('[data-status="online"]').waitFor()
-    assert.match((await row.locator('[data-load]').getAttribute('data-load')) ?? '', /^\d+\/\d+$/)
-    await page.locator('[data-test="live-state"][data-live="live"]').waitFor()
-  })
-
-  await step('a registration token shows the one-line start command once', async () => {
-    await page.locator('[data-test="spacelet-token-create"]').click()
-    const d = dialog(page, 'spacelet-token-dialog')
-    await d.locator('input[name="token-name"]').fill('e2e-builders')
-    await d.locator('[data-test="spacelet-token-save"]').click()
-    const secret = dialog(page, 'spacelet-token-secret')
-    const command = await secret.locator('[data-test="spacelet-command"]').innerText()
-    assert.match(command, /SERVER_URL=/)
-    assert.match(command, /spacelet/)
-    await secret.locator('[data-test="spacelet-token-close"]').click()
-    await rowWith(page, 'spacelet-tokens-table', 'e2e-builders')
-    await page.locator('[data-test="spacelet-token-revoke-e2e-builders"]').click()
-    await page.locator('.el-message-box .el-button--danger').click()
-    await page.locator('[data-test="spacelet-tokens-table"] .el-table__body tr.el-table__row', { hasText: 'e2e-builders' }).waitFor({ state: 'detached' })
   })
 
   await step('no script errors on any page', async () => {
