@@ -82,6 +82,33 @@ test('pipelines', async (t) => {
     await page.locator('[data-test="spacelet-tokens-table"] .el-table__body tr.el-table__row', { hasText: 'e2e-builders' }).waitFor({ state: 'detached' })
   })
 
+  await step('the pipelines area speaks Chinese', async () => {
+    await page.locator('[data-test="user-menu"]').click()
+    await page.locator('.el-dropdown-menu [data-test="menu-lang-zh-CN"]').click()
+    await page.locator('[data-nav="pipeline-workspaces"]', { hasText: '流水线空间' }).waitFor()
+    await page.locator('[data-nav="spacelets"]', { hasText: '构建节点' }).waitFor()
+    await page.locator('[data-test="user-menu"]').click()
+    await page.locator('.el-dropdown-menu [data-test="menu-lang-en"]').click()
+    await page.locator('[data-nav="spacelets"]', { hasText: 'Spacelets' }).waitFor()
+  })
+
+  await step('a code workspace whose repository cannot be reached is refused with the reason', async () => {
+    await page.locator('[data-nav="pipeline-workspaces"]').click()
+    await page.waitForURL(/\/pipelines$/)
+    await page.locator('[data-test="pws-create"]').click()
+    const d = dialog(page, 'pws-dialog')
+    await d.waitFor()
+    // Creating a code workspace lists its branches first: nothing listens on port 9.
+    await d.locator('input[name="code_url"]').fill('http://127.0.0.1:9/nobody/nothing.git')
+    await d.locator('[data-test="pws-save"]').click()
+    const reason = page.locator('.el-message--error, .el-dialog[data-test="pws-dialog"] .el-form-item__error').first()
+    await reason.waitFor({ timeout: 30_000 })
+    assert.notEqual((await reason.innerText()).trim(), '')
+    assert.ok(await d.isVisible(), 'the dialog stays open')
+    await d.locator('button', { hasText: 'Cancel' }).click()
+    await d.waitFor({ state: 'hidden' })
+  })
+
   await step('a custom pipeline workspace is created from the menu', async () => {
     await page.locator('[data-nav="pipeline-workspaces"]').click()
     await page.waitForURL(/\/pipelines$/)
