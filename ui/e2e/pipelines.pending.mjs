@@ -277,6 +277,44 @@ test('pipelines', async (t) => {
     await p.locator('[data-status="ok"]').waitFor()
   })
 
+  await step('a pipeline imported from YAML waits for a matching spacelet, says why, and is cancelled', async () => {
+    await page.locator('[data-nav="pipeline-workspaces"]').click()
+    await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
+    await page.locator('[data-test="pipeline-import"]').click()
+    const d = dialog(page, 'pipeline-import-dialog')
+    await d.waitFor()
+    const yaml = [
+      'name: e2e-waits',
+      'stages:',
+      '  - name: build',
+      '    trigger_mode: auto',
+      '    jobs:',
+      '      - name: pinned',
+      '        plugin_key: execute_shell',
+      '        params:',
+      '          script: echo never',
+      '        schedule:',
+      '          labels:',
+      '            os: nowhere',
+      '',
+    ].join('\n')
+    await d.locator('.cm-content').fill(yaml)
+    await d.locator('[data-test="pipeline-import-submit"]').click()
+    await d.waitFor({ state: 'hidden' })
+    await rowWith(page, 'pipelines-table', 'e2e-waits')
+    await page.locator('[data-test="pipeline-run-e2e-waits"]').click()
+    const start = dialog(page, 'run-start-dialog')
+    await start.locator('[data-test="run-start-submit"]').click()
+    await page.waitForURL(/\/pipelines\/runs\/\d+$/)
+    const reason = job('pinned').locator('[data-test="job-reason"]')
+    await reason.waitFor({ timeout: 30_000 })
+    assert.match(await reason.innerText(), /os=nowhere/)
+    await page.locator('[data-test="run-cancel"]').click()
+    await page.locator('.el-message-box .el-button--danger').click()
+    await page.locator('[data-test="run-status"][data-status="canceled"]').waitFor({ timeout: 30_000 })
+    await job('pinned').and(page.locator('[data-status="canceled"]')).waitFor()
+  })
+
   await step('no script errors on any page', async () => {
     assert.deepEqual(errors, [])
   })
