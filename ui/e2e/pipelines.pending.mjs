@@ -6,7 +6,7 @@
 // ui/e2e/run.sh <server-binary> ui/e2e/pipelines.test.mjs.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dialog, flow, launch, rowWith, screenshot, target } from './lib.mjs'
@@ -220,6 +220,13 @@ test('pipelines', async (t) => {
     assert.doesNotMatch(await log.innerText(), /compile finished/)
     await log.getByText('compile finished').waitFor({ timeout: 30_000 })
     await job('compile').and(page.locator('[data-status="ok"]')).waitFor()
+    // Download saves the whole log as text (colour codes and all).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test="log-download"]').click()])
+    const file = join(scratch, 'compile.log')
+    await download.saveAs(file)
+    const text = readFileSync(file, 'utf8')
+    assert.match(text, /\u001b\[32mcompile started\u001b\[0m\n/)
+    assert.match(text, /compile finished/)
     await snap('pipelines-02-log')
   })
 
@@ -313,6 +320,24 @@ test('pipelines', async (t) => {
     await page.locator('.el-message-box .el-button--danger').click()
     await page.locator('[data-test="run-status"][data-status="canceled"]').waitFor({ timeout: 30_000 })
     await job('pinned').and(page.locator('[data-status="canceled"]')).waitFor()
+  })
+
+  await step('spacelet labels are edited and the spacelet is drained and resumed', async () => {
+    await page.locator('[data-nav="spacelets"]').click()
+    const row = page.locator('[data-test="spacelets-table"] .el-table__body tr.el-table__row').first()
+    await row.waitFor()
+    const name = (await row.locator('td').first().innerText()).trim()
+    await page.locator(`[data-test="spacelet-labels-${name}"]`).click()
+    const d = dialog(page, 'spacelet-labels-dialog')
+    const labels = d.locator('textarea[name="labels"]')
+    await labels.fill(`${await labels.inputValue()}\ne2e=yes`.trim())
+    await d.locator('[data-test="spacelet-labels-save"]').click()
+    await d.waitFor({ state: 'hidden' })
+    await row.locator('[data-label="e2e=yes"]').waitFor()
+    await page.locator(`[data-test="spacelet-drain-${name}"]`).click()
+    await row.locator('[data-test="spacelet-draining"]').waitFor()
+    await page.locator(`[data-test="spacelet-drain-${name}"]`).click()
+    await row.locator('[data-test="spacelet-draining"]').waitFor({ state: 'detached' })
   })
 
   await step('no script errors on any page', async () => {
