@@ -65,7 +65,10 @@ type Route struct {
 	// These are the only routes a cluster-limited API token (minted with a kubeconfig) may
 	// call, and only for its own cluster; the guards enforce it (guard.go, signedIn).
 	KubernetesAPI bool
-	Handler       Handler
+	// SelfAuthenticated marks a public route that authenticates the caller itself (a webhook
+	// signature) and answers 401 when that fails.
+	SelfAuthenticated bool
+	Handler           Handler
 }
 
 // Deps are the services the API fronts.
@@ -97,6 +100,8 @@ type Deps struct {
 	ServingCA []byte
 	// Console serves the embedded web console for paths outside the API (nil: none).
 	Console http.Handler
+	// Webhooks receive push webhooks (nil: 503).
+	Webhooks *WebhookServices
 }
 
 // VersionInfo is reported by GET /api/v1/version.
@@ -148,6 +153,7 @@ func New(deps Deps) (*API, error) {
 	a.registerClusters()
 	a.registerResources()
 	a.registerEvents()
+	a.registerWebhooks()
 	return a, nil
 }
 
