@@ -19,6 +19,15 @@ type WebhookSecrets interface {
 	WebhookSecret(ctx context.Context, workspaceID int64) ([]byte, error)
 }
 
+// WebhookSecretFunc adapts a function to WebhookSecrets (the workspace service answers a
+// struct; the wiring converts).
+type WebhookSecretFunc func(ctx context.Context, workspaceID int64) ([]byte, error)
+
+// WebhookSecret implements WebhookSecrets.
+func (f WebhookSecretFunc) WebhookSecret(ctx context.Context, workspaceID int64) ([]byte, error) {
+	return f(ctx, workspaceID)
+}
+
 // PushReceiver starts the runs a verified push calls for. It records the delivery id first,
 // so a repeated delivery starts nothing (triggers.PushHandler).
 type PushReceiver interface {

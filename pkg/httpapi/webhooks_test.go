@@ -85,7 +85,7 @@ func newWebhookServer(t *testing.T) *webhookServer {
 		Identity: s.App.Identity, Authorizer: s.App.Authorizer, Audit: s.App.Audit, Events: s.App.Events, Streams: s.App.Streams,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Webhooks: &httpapi.WebhookServices{
-			Secrets: webhookSecrets{w.ID: "s3cret"},
+			Secrets: httpapi.WebhookSecretFunc(webhookSecrets{w.ID: "s3cret"}.WebhookSecret),
 			Pushes:  triggers.NewPushHandler(triggers.Stores{Pipelines: st.Pipelines, Runs: st.PipelineRuns, Triggers: st.Triggers}, starts, nil),
 		},
 	})
