@@ -15,7 +15,7 @@ import (
 func TestCronMissedTicksRunOnceAndReplicasFireOnce(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "custom")
+		ws := codeWorkspace(t, s, "custom")
 		p := newPipeline(t, s, ws.ID, "nightly", pipeline.Definition{
 			Triggers: []pipeline.Trigger{{Type: pipeline.TriggerCron, Schedule: "0 * * * *", TimeZone: "Asia/Shanghai"}},
 		})
@@ -56,7 +56,7 @@ func TestCronMissedTicksRunOnceAndReplicasFireOnce(t *testing.T) {
 func TestCronEditedScheduleRestartsCounting(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "custom")
+		ws := codeWorkspace(t, s, "custom")
 		p := newPipeline(t, s, ws.ID, "nightly", pipeline.Definition{
 			Triggers: []pipeline.Trigger{{Type: pipeline.TriggerCron, Schedule: "0 * * * *"}},
 		})
@@ -82,7 +82,7 @@ func TestCronEditedScheduleRestartsCounting(t *testing.T) {
 func TestCronOfCodePipelineBuildsNewestMatchingBranch(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "shop")
+		ws := codeWorkspace(t, s, "shop")
 		p := newPipeline(t, s, ws.ID, "branches", pipeline.Definition{
 			Sources:  code(exclude("main")),
 			Triggers: []pipeline.Trigger{{Type: pipeline.TriggerCron, Schedule: "*/5 * * * *"}},

@@ -16,8 +16,8 @@ import (
 func TestPushStartsEachMatchingPipelineOnce(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "shop")
-		other := workspace(t, s, "other")
+		ws := codeWorkspace(t, s, "shop")
+		other := codeWorkspace(t, s, "other")
 		push := []pipeline.Trigger{{Type: pipeline.TriggerPush}}
 		trunk := newPipeline(t, s, ws.ID, "trunk", pipeline.Definition{Sources: code(exact("main")), Triggers: push})
 		all := newPipeline(t, s, ws.ID, "all", pipeline.Definition{Sources: code(), Triggers: push})
@@ -64,7 +64,7 @@ func TestPushStartsEachMatchingPipelineOnce(t *testing.T) {
 
 func TestPushReportsStartFailure(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
-		ws := workspace(t, s, "shop")
+		ws := codeWorkspace(t, s, "shop")
 		newPipeline(t, s, ws.ID, "all", pipeline.Definition{Sources: code(), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}}})
 		st := &starts{fail: errors.New("database down")}
 		_, err := triggers.NewPushHandler(stores(s), st, nil).HandlePush(t.Context(), ws.ID, &webhook.Push{DeliveryID: "x", Branch: "main", Commit: "abcdef1"})
@@ -75,7 +75,7 @@ func TestPushReportsStartFailure(t *testing.T) {
 func TestPollingStartsNewCommitsOnceAndAgreesWithWebhooks(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "shop")
+		ws := codeWorkspace(t, s, "shop")
 		polled := newPipeline(t, s, ws.ID, "polled", pipeline.Definition{Sources: code(exact("main"), exact("dev")), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush, Poll: true}}})
 		newPipeline(t, s, ws.ID, "webhook only", pipeline.Definition{Sources: code(), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}}})
 		h := &heads{}
@@ -112,7 +112,7 @@ func TestPollingStartsNewCommitsOnceAndAgreesWithWebhooks(t *testing.T) {
 func TestPruneDeliveriesForgetsOldOnes(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "shop")
+		ws := codeWorkspace(t, s, "shop")
 		newPipeline(t, s, ws.ID, "all", pipeline.Definition{Sources: code(), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}}})
 		st := &starts{}
 		h := triggers.NewPushHandler(stores(s), st, nil)
