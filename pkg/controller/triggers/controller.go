@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/util/workqueue"
 
@@ -25,6 +26,8 @@ type Config struct {
 	// DeliveryRetention is how long webhook delivery ids are remembered (7 days): a provider
 	// redelivering later than that would start the push again.
 	DeliveryRetention time.Duration
+	// Metrics receives the counts of runs started (nil: none).
+	Metrics prometheus.Registerer
 	// Now is the clock (time.Now).
 	Now func() time.Time
 	Log *slog.Logger
@@ -67,6 +70,7 @@ type Controller struct {
 // are skipped with a log line); bus may be nil (then chaining relies on its resync alone).
 func New(stores Stores, starter Starter, branches Branches, bus eventbus.Bus, cfg Config) *Controller {
 	cfg.defaults()
+	starter = Instrument(starter, cfg.Metrics)
 	ph := NewPushHandler(stores, starter, cfg.Log)
 	ph.now = cfg.Now
 	return &Controller{stores: stores, starter: starter, branches: branches, bus: bus, push: ph, cfg: cfg, cron: cronCache{}}
