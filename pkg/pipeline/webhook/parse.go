@@ -312,11 +312,15 @@ func parseGeneric(h http.Header, body []byte) (*Push, error) {
 	if err := dec.Decode(&in); err != nil {
 		return nil, invalid("the webhook body is not {branch, commit, message?, pusher?, repo_url?, delivery_id?}: %v", err)
 	}
+	f := errs.Fields{}
 	if in.Branch == "" {
-		return nil, errs.Field("branch", "is required").(*errs.Error).WithCode("webhook_payload")
+		f.Add("branch", "is required")
 	}
 	if in.Commit == "" {
-		return nil, errs.Field("commit", "is required").(*errs.Error).WithCode("webhook_payload")
+		f.Add("commit", "is required")
+	}
+	if len(f) > 0 {
+		return nil, &errs.Error{Kind: errs.Invalid, Code: "webhook_payload", Message: "the webhook body is incomplete", Fields: f}
 	}
 	ref := in.Branch
 	if !strings.HasPrefix(ref, "refs/") {
