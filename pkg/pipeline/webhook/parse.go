@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -47,6 +48,14 @@ func Parse(provider string, h http.Header, body []byte) (*Push, error) {
 		p   *Push
 		err error
 	)
+	if provider == GitHub && strings.HasPrefix(h.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		// GitHub's other content type: the JSON in a "payload" form field (signed as sent).
+		form, ferr := url.ParseQuery(string(body))
+		if ferr != nil || form.Get("payload") == "" {
+			return nil, invalid("a form-encoded GitHub delivery must carry the JSON in its payload field")
+		}
+		body = []byte(form.Get("payload"))
+	}
 	switch provider {
 	case GitHub:
 		p, err = parseGitHub(h, body)
