@@ -228,9 +228,15 @@ func TestWebhookGenericAndGitLab(t *testing.T) {
 // Without the services wired the route answers 503 (and stays public: no login asked).
 func TestWebhookUnavailableWhenNotWired(t *testing.T) {
 	s := apitest.Start(t, nil)
-	r := s.Anonymous().Do(http.MethodPost, "/api/v1/webhooks/github/1", map[string]any{"ref": "refs/heads/main"})
-	require.Equal(t, http.StatusServiceUnavailable, r.Status, "%s", r.Body)
-	require.Equal(t, "webhooks_unavailable", errorCode(r.Body))
-	r = s.Anonymous().Do(http.MethodPost, "/api/v1/webhooks/svn/1", map[string]any{})
-	require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Body)
+	api, err := httpapi.New(httpapi.Deps{Identity: s.App.Identity, Authorizer: s.App.Authorizer, Audit: s.App.Audit,
+		Events: s.App.Events, Streams: s.App.Streams, Log: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	ts := httptest.NewServer(api.Handler())
+	t.Cleanup(ts.Close)
+	w := &webhookServer{s: s, url: ts.URL}
+	status, out := w.post(t, "/webhooks/github/1", http.Header{}, []byte(`{"ref":"refs/heads/main"}`))
+	require.Equal(t, http.StatusServiceUnavailable, status, "%s", out)
+	require.Equal(t, "webhooks_unavailable", errorCode(out))
+	status, out = w.post(t, "/webhooks/svn/1", http.Header{}, []byte(`{}`))
+	require.Equal(t, http.StatusNotFound, status, "%s", out)
 }
