@@ -23,6 +23,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/events"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
+	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
 	"github.com/kubespace/kubespace/pkg/resources"
 )
 
@@ -97,6 +98,9 @@ type Deps struct {
 	ServingCA []byte
 	// Console serves the embedded web console for paths outside the API (nil: none).
 	Console http.Handler
+
+	// PipelineWorkspaces manages pipeline workspaces and their pipelines.
+	PipelineWorkspaces *workspace.Service
 }
 
 // VersionInfo is reported by GET /api/v1/version.
@@ -148,6 +152,7 @@ func New(deps Deps) (*API, error) {
 	a.registerClusters()
 	a.registerResources()
 	a.registerEvents()
+	a.registerPipelines()
 	return a, nil
 }
 
