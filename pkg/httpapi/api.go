@@ -56,7 +56,7 @@ type Route struct {
 	// Response documents the body of a Raw handler that writes JSON itself.
 	Response any
 	// ContentType documents a Raw handler that writes text (a log, YAML, an event stream): the
-	// success response is that media type holding a string.
+	// success response is that media type holding a string, or the schema of Response when set.
 	ContentType string
 	// KubernetesErrors answers errors as Kubernetes Status objects (the proxy speaks the
 	// Kubernetes API, and kubectl can show only a Status's message).

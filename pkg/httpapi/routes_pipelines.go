@@ -33,13 +33,12 @@ func (a *API) pipelineScope(c *Call) (access.Scope, error) {
 	return access.Scope{Kind: store.ScopePipelineWorkspace, ID: ws}, nil
 }
 
-// examplePipeline is the documented definition: one stage of one shell job.
+// examplePipeline is the documented definition: a nightly pipeline of one shell job.
 func examplePipeline() pipeline.Definition {
-	return pipeline.Definition{Name: "build", Description: "Builds on every push to a branch but main",
-		Sources:  []pipeline.Source{{Type: pipeline.SourceCode, Branches: []pipeline.BranchRule{{Type: pipeline.BranchExclude, Pattern: "main"}}}},
-		Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}},
-		Stages: []pipeline.Stage{{Name: "build", TriggerMode: pipeline.StageAuto, Jobs: []pipeline.Job{{Name: "test", PluginKey: "execute_shell",
-			Params: json.RawMessage(`{"script":"make test"}`), TimeoutSeconds: 600}}}}}
+	return pipeline.Definition{Name: "nightly", Description: "Runs the slow tests every night", Sources: []pipeline.Source{},
+		Triggers: []pipeline.Trigger{{Type: pipeline.TriggerCron, Schedule: "0 2 * * *", TimeZone: "UTC"}},
+		Stages: []pipeline.Stage{{Name: "test", TriggerMode: pipeline.StageAuto, Jobs: []pipeline.Job{{Name: "slow tests", PluginKey: "execute_shell",
+			Params: json.RawMessage(`{"script":"make test-slow"}`), TimeoutSeconds: 3600}}}}}
 }
 
 func (a *API) registerPipelines() {
@@ -169,6 +168,7 @@ func (a *API) registerPipelineDefinitions(viewer, editor Guard) {
 		})})
 	a.register(&Route{Method: http.MethodGet, Path: "/pipelines/:id/export", Tag: "pipelines",
 		Summary: "The pipeline's definition as YAML (what import reads)", Guard: pv, ContentType: "application/yaml",
+		Response: pipeline.Definition{},
 		Handler: Raw(func(c *Call) error {
 			data, name, err := ws.Export(c.Ctx, c.PathID())
 			if err != nil {
