@@ -94,7 +94,9 @@ func plainYAML(name string) string {
 func FuzzListPipelineWorkspaces(f *testing.F) {
 	fuzzQuery(f, "GET /pipeline-workspaces", "sort=-created_at&q=x")
 }
-func FuzzListPipelines(f *testing.F) { fuzzQuery(f, "GET /pipeline-workspaces/:id/pipelines", "sort=-name") }
+func FuzzListPipelines(f *testing.F) {
+	fuzzQuery(f, "GET /pipeline-workspaces/:id/pipelines", "sort=-name")
+}
 func FuzzCreatePipelineWorkspace(f *testing.F) {
 	fuzzBody(f, "POST /pipeline-workspaces", `{"name":"x","type":"code","code_url":"file:///etc"}`,
 		`{"name":"x","type":"code","code_url":"http://127.0.0.1:1/x.git","code_secret_id":99}`, `{"type":"custom","name":"../.."}`)
