@@ -139,6 +139,24 @@ func TestPipelineWorkspacesAPI(t *testing.T) {
 		requireError(t, viewer.Do(http.MethodGet, apitest.Path("/api/v1/pipeline-workspaces/%d", ws.ID), nil), http.StatusForbidden, "")
 		requireError(t, viewer.Do(http.MethodGet, apitest.Path("/api/v1/pipeline-workspaces/%d/webhook-secret", custom), nil), http.StatusForbidden, "")
 
+		// Every change is audited in the workspace's scope, which its viewers read.
+		var audit struct {
+			Items []struct {
+				Action       string `json:"action"`
+				ResourceType string `json:"resource_type"`
+				ResourceName string `json:"resource_name"`
+				Username     string `json:"username"`
+			} `json:"items"`
+		}
+		viewer.Expect(http.StatusOK, http.MethodGet, apitest.Path("/api/v1/audit-events?scope=pipeline_workspace&scope_id=%d&sort=id", custom), nil).JSON(t, &audit)
+		var seen []string
+		for _, e := range audit.Items {
+			seen = append(seen, e.Username+" "+e.Action+" "+e.ResourceType+" "+e.ResourceName)
+		}
+		require.Contains(t, seen, "admin create pipeline p1")
+		require.Contains(t, seen, "admin update pipeline p1-renamed")
+		require.Contains(t, seen, "admin delete pipeline p1-renamed")
+
 		// Deleting the workspace takes its pipelines.
 		admin.Expect(http.StatusNoContent, http.MethodDelete, apitest.Path("/api/v1/pipeline-workspaces/%d", ws.ID), nil)
 		admin.Expect(http.StatusNotFound, http.MethodGet, apitest.Path("/api/v1/pipelines/%v", imported["id"]), nil)
