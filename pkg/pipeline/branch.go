@@ -52,3 +52,13 @@ func (d *Definition) MatchesBranch(branch string) bool {
 	s, ok := d.CodeSource()
 	return ok && MatchBranch(s.Branches, branch)
 }
+
+// PushTrigger reports whether the definition has a push trigger and whether it also polls.
+func (d *Definition) PushTrigger() (push, poll bool) {
+	for _, t := range d.Triggers {
+		if t.Type == TriggerPush {
+			return true, t.Poll
+		}
+	}
+	return false, false
+}
