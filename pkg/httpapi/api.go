@@ -23,6 +23,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/events"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
+	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
 	"github.com/kubespace/kubespace/pkg/resources"
 )
 
@@ -55,7 +56,7 @@ type Route struct {
 	// Response documents the body of a Raw handler that writes JSON itself.
 	Response any
 	// ContentType documents a Raw handler that writes text (a log, YAML, an event stream): the
-	// success response is that media type holding a string.
+	// success response is that media type holding a string, or the schema of Response when set.
 	ContentType string
 	// KubernetesErrors answers errors as Kubernetes Status objects (the proxy speaks the
 	// Kubernetes API, and kubectl can show only a Status's message).
@@ -102,6 +103,9 @@ type Deps struct {
 	Console http.Handler
 	// Webhooks receive push webhooks (nil: 503).
 	Webhooks *WebhookServices
+
+	// PipelineWorkspaces manages pipeline workspaces and their pipelines.
+	PipelineWorkspaces *workspace.Service
 }
 
 // VersionInfo is reported by GET /api/v1/version.
@@ -154,6 +158,7 @@ func New(deps Deps) (*API, error) {
 	a.registerResources()
 	a.registerEvents()
 	a.registerWebhooks()
+	a.registerPipelines()
 	return a, nil
 }
 

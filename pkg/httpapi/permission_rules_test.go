@@ -109,4 +109,25 @@ var permissionTable = []permissionRule{
 	{"GET /clusters/:id/overview", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
 	{"GET /clusters/:id/resources/:resource", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
 	{"POST /clusters/:id/apply", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
+
+	// Pipeline workspaces (the personas hold their target role in a target pipeline workspace
+	// too): viewers see it and its pipelines, editors edit pipelines, admins manage the
+	// workspace (repository, secret binding, webhook secret, deletion). Creating one is for
+	// platform editors (binding a secret uses it); the creator becomes its admin. The list
+	// shows the workspaces the caller holds a role in (all for platform viewers).
+	{"GET /pipeline-workspaces", signedIn, http.StatusOK},
+	{"POST /pipeline-workspaces", platform(access.Editor), http.StatusCreated},
+	{"GET /pipeline-workspaces/:id", object(access.Viewer), http.StatusOK},
+	{"PUT /pipeline-workspaces/:id", object(access.Admin), http.StatusOK},
+	{"DELETE /pipeline-workspaces/:id", object(access.Admin), http.StatusNoContent},
+	{"GET /pipeline-workspaces/:id/branches", object(access.Viewer), http.StatusOK},
+	{"GET /pipeline-workspaces/:id/webhook-secret", object(access.Admin), http.StatusOK},
+	{"POST /pipeline-workspaces/:id/webhook-secret", object(access.Admin), http.StatusOK},
+	{"GET /pipeline-workspaces/:id/pipelines", object(access.Viewer), http.StatusOK},
+	{"POST /pipeline-workspaces/:id/pipelines", object(access.Editor), http.StatusCreated},
+	{"POST /pipeline-workspaces/:id/pipelines/import", object(access.Editor), http.StatusCreated},
+	{"GET /pipelines/:id", object(access.Viewer), http.StatusOK},
+	{"PUT /pipelines/:id", object(access.Editor), http.StatusOK},
+	{"DELETE /pipelines/:id", object(access.Editor), http.StatusNoContent},
+	{"GET /pipelines/:id/export", object(access.Viewer), http.StatusOK},
 }
