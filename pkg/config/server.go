@@ -43,6 +43,15 @@ type Server struct {
 	// AuthCacheTTL bounds how long a replica acts on cached credentials, users and role bindings
 	// after a change it was not told about (0 disables the cache).
 	AuthCacheTTL time.Duration
+	// LocalSpacelet is "auto" (a spacelet inside the server in embedded mode), "true" or
+	// "false"; LogRetention keeps finished jobs' logs that long (0: forever).
+	LocalSpacelet string
+	LogRetention  time.Duration
+}
+
+// RunLocalSpacelet reports whether the server runs a spacelet in its own process.
+func (s *Server) RunLocalSpacelet() bool {
+	return s.LocalSpacelet == "true" || (s.LocalSpacelet == "auto" && s.Embedded())
 }
 
 // Embedded reports whether the server runs on the embedded SQLite database.
@@ -85,6 +94,8 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	l.str(&c.LogLevel, "LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	l.duration(&c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown timeout")
 	l.duration(&c.AuthCacheTTL, "AUTH_CACHE_TTL", 10*time.Second, "per-process cache of credentials and roles (0 disables); changes reach every replica at once, the TTL only bounds a lost notice")
+	l.str(&c.LocalSpacelet, "LOCAL_SPACELET", "auto", "run a spacelet inside the server: auto (in embedded mode), true or false")
+	l.duration(&c.LogRetention, "LOG_RETENTION", 90*24*time.Hour, "how long finished pipeline jobs' logs are kept (0: forever)")
 	if err := l.parse(args); err != nil {
 		return nil, err
 	}
@@ -131,6 +142,12 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	}
 	if c.LoginMaxPerIP < 1 {
 		add(fmt.Errorf("LOGIN_MAX_PER_IP=%d: must be at least 1", c.LoginMaxPerIP))
+	}
+	if c.LocalSpacelet != "auto" && c.LocalSpacelet != "true" && c.LocalSpacelet != "false" {
+		add(fmt.Errorf("LOCAL_SPACELET=%q: must be auto, true or false", c.LocalSpacelet))
+	}
+	if c.LogRetention < 0 {
+		add(fmt.Errorf("LOG_RETENTION=%s: must not be negative", c.LogRetention))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -97,6 +97,9 @@ type Deps struct {
 	ServingCA []byte
 	// Console serves the embedded web console for paths outside the API (nil: none).
 	Console http.Handler
+
+	// Spacelets serves the worker protocol, spacelet administration, job logs and plugins.
+	Spacelets SpaceletServices
 }
 
 // VersionInfo is reported by GET /api/v1/version.
@@ -148,6 +151,8 @@ func New(deps Deps) (*API, error) {
 	a.registerClusters()
 	a.registerResources()
 	a.registerEvents()
+	a.registerSpaceletProtocol()
+	a.registerSpaceletAdmin()
 	return a, nil
 }
 

@@ -150,6 +150,14 @@ var pathFixtures = map[string]func(t *testing.T, w *permWorld, c *caller, target
 	"/clusters/:id/overview":            targetPath("/clusters/%d/overview"),
 	"/clusters/:id/resources/:resource": targetPath("/clusters/%d/resources/pods"),
 	"/clusters/:id/apply":               targetPath("/clusters/%d/apply"),
+	// Spacelets (spacelets_test.go).
+	"/spacelets/:id":                spaceletPathFixture,
+	"/spacelet-tokens/:id":          spaceletTokenPathFixture,
+	"/job-runs/:id/log":             jobLogFixture,
+	"/spacelet/jobs/:job/extend":    workerPath("/spacelet/jobs/%d/extend"),
+	"/spacelet/jobs/:job/log":       workerPath("/spacelet/jobs/%d/log"),
+	"/spacelet/jobs/:job/done":      workerPath("/spacelet/jobs/%d/done"),
+	"/spacelet/jobs/:job/cancelled": workerPath("/spacelet/jobs/%d/cancelled"),
 }
 
 func targetPath(format string) func(*testing.T, *permWorld, *caller, int64) string {
