@@ -144,9 +144,9 @@ var rules = []rule{
 		// Extend both lists as the packages appear (pkg/gitrepo and cmd/spacelet on the covered
 		// side; the run, dispatch and controller packages on the forbidden side): the rule may
 		// only name packages that exist.
-		covers: tree{"pkg/spacelet", "pkg/plugin"},
+		covers: tree{"pkg/spacelet", "pkg/plugin", "cmd/spacelet"},
 		forbids: tree{"pkg/httpapi", "internal/app", "pkg/store", "pkg/identity", "pkg/access", "pkg/cluster", "pkg/audit", "pkg/settings", "pkg/authchange",
-			"pkg/events"},
+			"pkg/events", "pkg/pipeline/dispatch", "pkg/logstore"},
 	},
 }
 
