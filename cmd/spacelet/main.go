@@ -114,6 +114,5 @@ func metricsHandler(a *spacelet.Agent) http.Handler {
 	return mux
 }
 
-// checkouter clones repositories for jobs of code workspaces (nil until pkg/gitrepo lands:
-// such jobs then fail with a reason).
-func checkouter() spacelet.Checkouter { return nil }
+// checkouter clones repositories for jobs of code workspaces.
+func checkouter() spacelet.Checkouter { return spacelet.GitCheckout{} }

@@ -97,7 +97,7 @@ func TestSpaceletProcess(t *testing.T) {
 	host, port, _ := net.SplitHostPort(db.Addr)
 	server := proctest.StartServer(t, "server", map[string]string{"MYSQL_HOST": host, "MYSQL_PORT": port, "MYSQL_USER": db.User,
 		"MYSQL_PASSWORD": db.Passwd, "MYSQL_DBNAME": db.DBName, "REDIS_ADDRESS": redisAddr,
-		"SECRET_KEY": base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")),
+		"SECRET_KEY":  base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")),
 		"SETUP_TOKEN": "spacelet-test-setup-token", "DATA_DIR": t.TempDir()})
 	anon := api{t: t, url: server.URL}
 	require.Equal(t, http.StatusCreated, anon.do(http.MethodPost, "/api/v1/setup", map[string]string{"username": "admin",

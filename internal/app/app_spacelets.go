@@ -24,15 +24,14 @@ type Spacelets struct {
 	Plugins  *builtin.Registry
 	// Local is the in-process spacelet (nil when LOCAL_SPACELET is off); it starts with Run.
 	Local *spacelet.Agent
-	// Checkout clones code for the local spacelet's jobs (set before Run; nil: jobs that
-	// need a checkout fail with a reason).
+	// Checkout clones code for the local spacelet's jobs (git, pure Go).
 	Checkout spacelet.Checkouter
 }
 
 // newSpacelets builds the worker parts; checkouts (the pipeline workspace service) may be nil.
 func (a *App) newSpacelets(checkouts dispatch.Checkouts) *Spacelets {
 	st := a.Store
-	s := &Spacelets{Plugins: builtin.Default()}
+	s := &Spacelets{Plugins: builtin.Default(), Checkout: spacelet.GitCheckout{}}
 	s.Dispatch = dispatch.New(dispatch.Deps{Spacelets: st.Spacelets, Tokens: st.SpaceletTokens, Dispatch: st.JobDispatch,
 		Runs: st.PipelineRuns, Logs: st.JobLogs, Bus: a.Bus, Publish: a.Publish, Checkouts: checkouts, Log: a.log})
 	s.Logs = logstore.New(logstore.Deps{Logs: st.JobLogs, Runs: st.PipelineRuns, Bus: a.Bus, Retention: a.Config.LogRetention, Log: a.log})

@@ -43,6 +43,9 @@ type Server struct {
 	// AuthCacheTTL bounds how long a replica acts on cached credentials, users and role bindings
 	// after a change it was not told about (0 disables the cache).
 	AuthCacheTTL time.Duration
+	// RunControllers runs the pipeline controllers inside the server (RUN_CONTROLLERS; default
+	// on in the embedded mode, off with MySQL where controller-managers run separately).
+	RunControllers bool
 	// LocalSpacelet is "auto" (a spacelet inside the server in embedded mode), "true" or
 	// "false"; LogRetention keeps finished jobs' logs that long (0: forever).
 	LocalSpacelet string
@@ -67,7 +70,7 @@ func (s *Server) GeneratedKeyPath() string { return filepath.Join(s.DataDir, "se
 func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	c := &Server{}
 	l := newLoader("server", getenv)
-	var secretKey, proxies string
+	var secretKey, proxies, runControllers string
 	l.integer(&c.Port, "PORT", 8080, "HTTP port")
 	l.integer(&c.TLSPort, "TLS_PORT", 8443, "HTTPS port (0 disables; needed for kubectl through KubeSpace)")
 	l.str(&c.TLSCertFile, "TLS_CERT_FILE", "", "TLS certificate (PEM); a self-signed one is generated in DATA_DIR when unset")
@@ -94,6 +97,7 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	l.str(&c.LogLevel, "LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	l.duration(&c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown timeout")
 	l.duration(&c.AuthCacheTTL, "AUTH_CACHE_TTL", 10*time.Second, "per-process cache of credentials and roles (0 disables); changes reach every replica at once, the TTL only bounds a lost notice")
+	l.str(&runControllers, "RUN_CONTROLLERS", "", "run the pipeline controllers in this process (default: true in the embedded mode, false with MYSQL_HOST)")
 	l.str(&c.LocalSpacelet, "LOCAL_SPACELET", "auto", "run a spacelet inside the server: auto (in embedded mode), true or false")
 	l.duration(&c.LogRetention, "LOG_RETENTION", 90*24*time.Hour, "how long finished pipeline jobs' logs are kept (0: forever)")
 	if err := l.parse(args); err != nil {
@@ -117,6 +121,9 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		add(errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together"))
 	}
+	var rcErr error
+	c.RunControllers, rcErr = parseRunControllers(runControllers, c.Embedded())
+	add(rcErr)
 	add(checkURL("SERVER_URL", c.ServerURL))
 	c.ServerURL = strings.TrimRight(c.ServerURL, "/")
 	if c.DataDir == "" {

@@ -1,0 +1,109 @@
+package triggers_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubespace/kubespace/pkg/controller/triggers"
+	"github.com/kubespace/kubespace/pkg/pipeline"
+	"github.com/kubespace/kubespace/pkg/pipeline/webhook"
+	"github.com/kubespace/kubespace/pkg/store"
+)
+
+func TestPushStartsEachMatchingPipelineOnce(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		ws := workspace(t, s, "shop")
+		other := workspace(t, s, "other")
+		push := []pipeline.Trigger{{Type: pipeline.TriggerPush}}
+		trunk := newPipeline(t, s, ws.ID, "trunk", pipeline.Definition{Sources: code(exact("main")), Triggers: push})
+		all := newPipeline(t, s, ws.ID, "all", pipeline.Definition{Sources: code(), Triggers: push})
+		newPipeline(t, s, ws.ID, "branches", pipeline.Definition{Sources: code(exclude("main")), Triggers: push})
+		newPipeline(t, s, ws.ID, "manual", pipeline.Definition{Sources: code(exact("main"))})
+		newPipeline(t, s, other.ID, "elsewhere", pipeline.Definition{Sources: code(), Triggers: push})
+
+		st := &starts{}
+		h := triggers.NewPushHandler(stores(s), st, nil)
+		p := &webhook.Push{Provider: "github", DeliveryID: "d1", Branch: "main", Commit: "1111111", Message: "m", Pusher: "alice"}
+		res, err := h.HandlePush(ctx, ws.ID, p)
+		require.NoError(t, err)
+		require.Equal(t, 2, res.Matched)
+		require.Len(t, res.Started, 2)
+		want := triggers.StartRequest{Trigger: store.TriggerPush, User: "alice", Branch: "main", Commit: "1111111", Message: "m"}
+		require.ElementsMatch(t, []start{{trunk.ID, want}, {all.ID, want}}, st.list())
+
+		// The same delivery again (a provider retry): nothing.
+		res, err = h.HandlePush(ctx, ws.ID, p)
+		require.NoError(t, err)
+		require.True(t, res.Duplicate)
+		require.Equal(t, 2, st.count())
+
+		// Another delivery of the same commit: matched, not started again.
+		p2 := *p
+		p2.DeliveryID = "d2"
+		res, err = h.HandlePush(ctx, ws.ID, &p2)
+		require.NoError(t, err)
+		require.Equal(t, 2, res.Matched)
+		require.Empty(t, res.Started)
+
+		// A new commit starts both again; the same delivery id in another workspace is fresh.
+		p3 := *p
+		p3.DeliveryID, p3.Commit = "d3", "2222222"
+		res, err = h.HandlePush(ctx, ws.ID, &p3)
+		require.NoError(t, err)
+		require.Len(t, res.Started, 2)
+		res, err = h.HandlePush(ctx, other.ID, p)
+		require.NoError(t, err)
+		require.Len(t, res.Started, 1)
+		require.Equal(t, 5, st.count())
+	})
+}
+
+func TestPushReportsStartFailure(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s store.Store) {
+		ws := workspace(t, s, "shop")
+		newPipeline(t, s, ws.ID, "all", pipeline.Definition{Sources: code(), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}}})
+		st := &starts{fail: errors.New("database down")}
+		_, err := triggers.NewPushHandler(stores(s), st, nil).HandlePush(t.Context(), ws.ID, &webhook.Push{DeliveryID: "x", Branch: "main", Commit: "abcdef1"})
+		require.ErrorContains(t, err, "database down")
+	})
+}
+
+func TestPollingStartsNewCommitsOnceAndAgreesWithWebhooks(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		ws := workspace(t, s, "shop")
+		polled := newPipeline(t, s, ws.ID, "polled", pipeline.Definition{Sources: code(exact("main"), exact("dev")), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush, Poll: true}}})
+		newPipeline(t, s, ws.ID, "webhook only", pipeline.Definition{Sources: code(), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}}})
+		h := &heads{}
+		h.set(ws.ID, triggers.Branch{Name: "main", Commit: "a1"}, triggers.Branch{Name: "dev", Commit: "d1"}, triggers.Branch{Name: "x", Commit: "x1"})
+		st := &starts{}
+		a := triggers.New(stores(s), st, h, nil, triggers.Config{})
+		b := triggers.New(stores(s), st, h, nil, triggers.Config{})
+
+		a.PollOnce(ctx)
+		require.Zero(t, st.count(), "the first poll records the heads")
+
+		h.set(ws.ID, triggers.Branch{Name: "main", Commit: "a2"}, triggers.Branch{Name: "dev", Commit: "d1"}, triggers.Branch{Name: "x", Commit: "x2"})
+		a.PollOnce(ctx)
+		b.PollOnce(ctx)
+		require.Equal(t, []start{{polled.ID, triggers.StartRequest{Trigger: store.TriggerPoll, Branch: "main", Commit: "a2"}}}, st.list())
+
+		// A webhook for a commit polling already started starts only the webhook-only pipeline.
+		res, err := triggers.NewPushHandler(stores(s), st, nil).HandlePush(ctx, ws.ID, &webhook.Push{DeliveryID: "w1", Branch: "main", Commit: "a2"})
+		require.NoError(t, err)
+		require.Equal(t, 2, res.Matched)
+		require.Len(t, res.Started, 1)
+		require.NotContains(t, res.Started, polled.ID)
+
+		// And a commit a webhook started is not started again by polling.
+		_, err = triggers.NewPushHandler(stores(s), st, nil).HandlePush(ctx, ws.ID, &webhook.Push{DeliveryID: "w2", Branch: "dev", Commit: "d2"})
+		require.NoError(t, err)
+		n := st.count()
+		h.set(ws.ID, triggers.Branch{Name: "main", Commit: "a2"}, triggers.Branch{Name: "dev", Commit: "d2"})
+		a.PollOnce(ctx)
+		require.Equal(t, n, st.count())
+	})
+}
