@@ -34,6 +34,8 @@ import (
 	"github.com/kubespace/kubespace/pkg/httpapi"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
+	"github.com/kubespace/kubespace/pkg/pipeline"
+	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
 	"github.com/kubespace/kubespace/pkg/resources"
 	"github.com/kubespace/kubespace/pkg/secretbox"
 	"github.com/kubespace/kubespace/pkg/servingcert"
@@ -77,7 +79,12 @@ type App struct {
 	Spacelets *Spacelets
 	// Cert serves the TLS port (nil when TLS_PORT=0).
 	Cert *servingcert.Certificate
-	log  *slog.Logger
+	// Pipelines: definitions are checked by the validator (the built-in plugins' schemas);
+	// workspaces and their pipelines are managed by PipelineWorkspaces (app_pipelines.go).
+	PipelineValidator  *pipeline.Validator
+	PipelineWorkspaces *workspace.Service
+
+	log *slog.Logger
 	// life is the application's lifetime: everything started in the background derives from it,
 	// and Close ends it.
 	life context.Context
@@ -154,7 +161,11 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 			return nil, err
 		}
 	}
-	a.Spacelets = a.newSpacelets(nil)
+	if a.PipelineValidator, err = newPipelineValidator(); err != nil {
+		return nil, err
+	}
+	a.PipelineWorkspaces = a.newPipelineWorkspaces(box, settings.NewSecrets(a.Store.Secrets, box), a.PipelineValidator)
+	a.Spacelets = a.newSpacelets()
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.API, err = httpapi.New(httpapi.Deps{
@@ -166,7 +177,8 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		Log:    log, Metrics: a.Registry, Gatherer: a.Registry, Version: opts.Version,
 		TrustedProxies: cfg.TrustedProxies, ServerURL: cfg.ServerURL, Console: opts.Console,
 		TLSPort: cfg.TLSPort, ServingCA: servingCA(cfg, a.Cert),
-		Spacelets: a.Spacelets.api(),
+		PipelineWorkspaces: a.PipelineWorkspaces,
+		Spacelets:          a.Spacelets.api(),
 	})
 	if err != nil {
 		return nil, err

@@ -28,9 +28,11 @@ type Spacelets struct {
 	Checkout spacelet.Checkouter
 }
 
-// newSpacelets builds the worker parts; checkouts (the pipeline workspace service) may be nil.
-func (a *App) newSpacelets(checkouts dispatch.Checkouts) *Spacelets {
+// newSpacelets builds the worker parts; jobs of code workspaces check out the repository the
+// pipeline workspace service reads (built before).
+func (a *App) newSpacelets() *Spacelets {
 	st := a.Store
+	checkouts := dispatch.WorkspaceCheckouts{Workspaces: st.PipelineWorkspaces, Remotes: a.PipelineWorkspaces}
 	s := &Spacelets{Plugins: builtin.Default(), Checkout: spacelet.GitCheckout{}}
 	s.Dispatch = dispatch.New(dispatch.Deps{Spacelets: st.Spacelets, Tokens: st.SpaceletTokens, Dispatch: st.JobDispatch,
 		Runs: st.PipelineRuns, Logs: st.JobLogs, Bus: a.Bus, Publish: a.Publish, Checkouts: checkouts, Log: a.log})

@@ -23,6 +23,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/events"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
+	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
 	"github.com/kubespace/kubespace/pkg/resources"
 )
 
@@ -55,7 +56,7 @@ type Route struct {
 	// Response documents the body of a Raw handler that writes JSON itself.
 	Response any
 	// ContentType documents a Raw handler that writes text (a log, YAML, an event stream): the
-	// success response is that media type holding a string.
+	// success response is that media type holding a string, or the schema of Response when set.
 	ContentType string
 	// KubernetesErrors answers errors as Kubernetes Status objects (the proxy speaks the
 	// Kubernetes API, and kubectl can show only a Status's message).
@@ -97,6 +98,9 @@ type Deps struct {
 	ServingCA []byte
 	// Console serves the embedded web console for paths outside the API (nil: none).
 	Console http.Handler
+
+	// PipelineWorkspaces manages pipeline workspaces and their pipelines.
+	PipelineWorkspaces *workspace.Service
 
 	// Spacelets serves the worker protocol, spacelet administration, job logs and plugins.
 	Spacelets SpaceletServices
@@ -151,6 +155,7 @@ func New(deps Deps) (*API, error) {
 	a.registerClusters()
 	a.registerResources()
 	a.registerEvents()
+	a.registerPipelines()
 	a.registerSpaceletProtocol()
 	a.registerSpaceletAdmin()
 	return a, nil

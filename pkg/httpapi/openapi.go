@@ -118,6 +118,13 @@ func (a *API) operation(r *Route, method string, doc *openapi3.T, schemaFor func
 		switch {
 		case out == reflect.TypeFor[OpenAPIDocument]():
 			resp.WithJSONSchema(openapi3.NewObjectSchema())
+		case out == reflect.TypeFor[RawOutput]() && r.ContentType != "" && r.Response != nil:
+			// A structured document in another media type (an exported YAML definition).
+			s, err := schemaFor(reflect.TypeOf(r.Response))
+			if err != nil {
+				return nil, err
+			}
+			resp.Content = openapi3.NewContentWithSchemaRef(s, []string{r.ContentType})
 		case out == reflect.TypeFor[RawOutput]() && r.ContentType != "":
 			resp.Content = openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{r.ContentType})
 		case out == reflect.TypeFor[RawOutput]() && r.Response != nil:

@@ -107,6 +107,27 @@ var permissionTable = []permissionRule{
 	{"GET /clusters/:id/resources/:resource", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
 	{"POST /clusters/:id/apply", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
 
+	// Pipeline workspaces (the personas hold their target role in a target pipeline workspace
+	// too): viewers see it and its pipelines, editors edit pipelines, admins manage the
+	// workspace (repository, secret binding, webhook secret, deletion). Creating one is for
+	// platform editors (binding a secret uses it); the creator becomes its admin. The list
+	// shows the workspaces the caller holds a role in (all for platform viewers).
+	{"GET /pipeline-workspaces", signedIn, http.StatusOK},
+	{"POST /pipeline-workspaces", platform(access.Editor), http.StatusCreated},
+	{"GET /pipeline-workspaces/:id", object(access.Viewer), http.StatusOK},
+	{"PUT /pipeline-workspaces/:id", object(access.Admin), http.StatusOK},
+	{"DELETE /pipeline-workspaces/:id", object(access.Admin), http.StatusNoContent},
+	{"GET /pipeline-workspaces/:id/branches", object(access.Viewer), http.StatusOK},
+	{"GET /pipeline-workspaces/:id/webhook-secret", object(access.Admin), http.StatusOK},
+	{"POST /pipeline-workspaces/:id/webhook-secret", object(access.Admin), http.StatusOK},
+	{"GET /pipeline-workspaces/:id/pipelines", object(access.Viewer), http.StatusOK},
+	{"POST /pipeline-workspaces/:id/pipelines", object(access.Editor), http.StatusCreated},
+	{"POST /pipeline-workspaces/:id/pipelines/import", object(access.Editor), http.StatusCreated},
+	{"GET /pipelines/:id", object(access.Viewer), http.StatusOK},
+	{"PUT /pipelines/:id", object(access.Editor), http.StatusOK},
+	{"DELETE /pipelines/:id", object(access.Editor), http.StatusNoContent},
+	{"GET /pipelines/:id/export", object(access.Viewer), http.StatusOK},
+
 	// Spacelets: platform viewers see them, platform admins change them and mint registration
 	// tokens ("platform admins"). Plugins are for every signed-in user (editor forms).
 	{"GET /spacelets", platform(access.Viewer), http.StatusOK},
@@ -116,9 +137,8 @@ var permissionTable = []permissionRule{
 	{"POST /spacelet-tokens", platform(access.Admin), http.StatusCreated},
 	{"DELETE /spacelet-tokens/:id", platform(access.Admin), http.StatusNoContent},
 	{"GET /pipeline-plugins", signedIn, http.StatusOK},
-	// Job logs are for the viewers of the run's pipeline workspace; the personas hold roles
-	// in clusters only, so their platform role decides.
-	{"GET /job-runs/:id/log", object(access.Viewer).only("platform viewers and above (pipeline workspace viewers; spacelets_test)", hasPlatformRole), http.StatusOK},
+	// Job logs are for the viewers of the run's pipeline workspace.
+	{"GET /job-runs/:id/log", object(access.Viewer), http.StatusOK},
 	// The worker protocol admits spacelet credentials only, never users': the guard is public
 	// to user authentication and checks the protocol header first, which no persona sends.
 	{"POST /spacelet/register", spaceletWorker, http.StatusBadRequest},

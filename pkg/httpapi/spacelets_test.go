@@ -42,13 +42,18 @@ func spaceletFixture(t testing.TB, s *apitest.Server) int64 {
 // jobFixture makes a pipeline workspace with a run of one job (status given), its log holding
 // logText, and returns the job and the workspace.
 func jobFixture(t testing.TB, s *apitest.Server, status, logText string) (job, workspace int64) {
+	ws := &store.PipelineWorkspace{Name: fmt.Sprintf("ws-%d", fixtureSeq.Add(1)), Type: store.WorkspaceCustom}
+	require.NoError(t, s.App.Store.PipelineWorkspaces.Create(context.Background(), ws))
+	return jobIn(t, s, ws.ID, status, logText), ws.ID
+}
+
+// jobIn makes a pipeline in workspace ws with a run of one job and returns the job.
+func jobIn(t testing.TB, s *apitest.Server, ws int64, status, logText string) int64 {
 	ctx := context.Background()
 	st := s.App.Store
-	ws := &store.PipelineWorkspace{Name: fmt.Sprintf("ws-%d", fixtureSeq.Add(1)), Type: store.WorkspaceCustom}
-	require.NoError(t, st.PipelineWorkspaces.Create(ctx, ws))
-	p := &store.Pipeline{WorkspaceID: ws.ID, Name: "p", Definition: "{}"}
+	p := &store.Pipeline{WorkspaceID: ws, Name: fmt.Sprintf("p-%d", fixtureSeq.Add(1)), Definition: "{}"}
 	require.NoError(t, st.Pipelines.Create(ctx, p))
-	d := &store.RunDetail{Run: store.PipelineRun{PipelineID: p.ID, WorkspaceID: ws.ID, BuildNumber: 1, Status: store.StatusDoing, Trigger: store.TriggerManual},
+	d := &store.RunDetail{Run: store.PipelineRun{PipelineID: p.ID, WorkspaceID: ws, BuildNumber: 1, Status: store.StatusDoing, Trigger: store.TriggerManual},
 		Stages: []store.StageRun{{Name: "s", TriggerMode: store.StageAuto, Status: store.StatusDoing}},
 		Jobs:   [][]store.JobRun{{{Name: "j", PluginKey: "execute_shell", Params: `{"script":"true"}`, Status: status, Env: "{}"}}}}
 	require.NoError(t, st.PipelineRuns.Create(ctx, d))
@@ -56,12 +61,12 @@ func jobFixture(t testing.TB, s *apitest.Server, status, logText string) (job, w
 		_, err := st.JobLogs.Append(ctx, d.Jobs[0][0].ID, 0, []byte(logText))
 		require.NoError(t, err)
 	}
-	return d.Jobs[0][0].ID, ws.ID
+	return d.Jobs[0][0].ID
 }
 
-func jobLogFixture(t *testing.T, w *permWorld, _ *caller, _ int64) string {
-	id, _ := jobFixture(t, w.s, store.StatusOK, "done\n")
-	return apitest.Path("/job-runs/%d/log", id)
+// jobLogFixture is a finished job in the target's pipeline workspace.
+func jobLogFixture(t *testing.T, w *permWorld, _ *caller, target int64) string {
+	return apitest.Path("/job-runs/%d/log", jobIn(t, w.s, w.targetPWS(t, target), store.StatusOK, "done\n"))
 }
 
 func spaceletPathFixture(t *testing.T, w *permWorld, _ *caller, _ int64) string {
