@@ -214,6 +214,31 @@ func TestSpaceletProcess(t *testing.T) {
 	require.Equal(t, row.ID, rows[0].ID)
 	id = newJob("echo again")
 	require.Eventually(t, func() bool { return job(id).Status == store.StatusOK }, 20*time.Second, 10*time.Millisecond)
+
+	// Killed mid-job (SIGKILL, no chance to clean up): the job's shell dies with it, the lease
+	// is no longer renewed (the run controller fails the job when it runs out), and the work
+	// directory is cleared at the next start.
+	shellPID := filepath.Join(t.TempDir(), "shell")
+	id = newJob(`echo $$ > ` + shellPID + `; sleep 600`)
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(shellPID)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	}, 20*time.Second, 10*time.Millisecond)
+	lease := job(id).LeaseUntil
+	require.NotNil(t, lease)
+	sp.Kill()
+	require.Eventually(t, func() bool { return !alive(pid) }, time.Second, 5*time.Millisecond, "the job's shell outlived its spacelet")
+	require.DirExists(t, filepath.Join(dataDir, "jobs", strconv.FormatInt(id, 10)))
+	sp = proctest.Start(t, "spacelet-third", proctest.Binary(t, "spacelet"), proctest.Env(env))
+	sp.WaitHTTP(t, metrics+"/healthz", 60*time.Second)
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(dataDir, "jobs", strconv.FormatInt(id, 10)))
+		return os.IsNotExist(err)
+	}, 20*time.Second, 10*time.Millisecond)
+	j := job(id)
+	require.Equal(t, store.StatusDoing, j.Status, "the restarted spacelet does not take the job again")
+	require.WithinDuration(t, *lease, *j.LeaseUntil, time.Second, "nobody renews the lease")
 }
 
 func get(t *testing.T, url string) string {

@@ -185,6 +185,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+	// Work directories left by a spacelet that was killed mid-job belong to jobs the server has
+	// failed (or will, when their lease runs out).
+	_ = os.RemoveAll(filepath.Join(a.cfg.DataDir, "jobs"))
 	// jobsCtx outlives ctx by the shutdown grace: running jobs may finish.
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
