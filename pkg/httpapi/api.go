@@ -106,6 +106,9 @@ type Deps struct {
 
 	// PipelineWorkspaces manages pipeline workspaces and their pipelines.
 	PipelineWorkspaces *workspace.Service
+
+	// Spacelets serves the worker protocol, spacelet administration, job logs and plugins.
+	Spacelets SpaceletServices
 }
 
 // VersionInfo is reported by GET /api/v1/version.
@@ -159,6 +162,8 @@ func New(deps Deps) (*API, error) {
 	a.registerEvents()
 	a.registerWebhooks()
 	a.registerPipelines()
+	a.registerSpaceletProtocol()
+	a.registerSpaceletAdmin()
 	return a, nil
 }
 

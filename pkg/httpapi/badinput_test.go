@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubespace/kubespace/internal/apitest"
 	"github.com/kubespace/kubespace/pkg/httpapi"
+	"github.com/kubespace/kubespace/pkg/store"
 )
 
 var objectSeq atomic.Int64
@@ -55,6 +56,11 @@ func objectPath(t testing.TB, admin *apitest.Client, routePath string) string {
 			ws := create("/pipeline-workspaces", map[string]any{"name": uniq("pws"), "type": "custom"})
 			return create(fmt.Sprintf("/pipeline-workspaces/%d/pipelines", ws), plainPipeline(uniq("p")))
 		},
+
+		// Spacelets (spacelets_test.go).
+		"spacelets":       func() int64 { return spaceletFixture(t, admin.S) },
+		"spacelet-tokens": func() int64 { return create("/spacelet-tokens", map[string]any{"name": uniq("t")}) },
+		"job-runs":        func() int64 { id, _ := jobFixture(t, admin.S, store.StatusOK, "log\n"); return id },
 	}
 	segs := strings.Split(strings.TrimPrefix(routePath, "/"), "/")
 	for i, seg := range segs {
