@@ -260,6 +260,19 @@ test('pipelines', async (t) => {
     await snap('pipelines-04-done')
   })
 
+  await step('re-executing the manual stage asks for its parameters again and runs it', async () => {
+    await page.locator('[data-test="stage-reexecute-deploy"]').click()
+    const d = dialog(page, 'manual-stage-dialog')
+    await d.waitFor()
+    await d.locator('input[name="param-TARGET"]').fill('canary')
+    await d.locator('[data-test="manual-stage-execute"]').click()
+    await d.waitFor({ state: 'hidden' })
+    await job('release').click()
+    await log.getByText('deploying app-1.0.tgz to canary').waitFor({ timeout: 30_000 })
+    await stage('deploy').and(page.locator('[data-status="ok"]')).waitFor({ timeout: 30_000 })
+    await page.locator('[data-test="run-status"][data-status="ok"]').waitFor()
+  })
+
   await step('the run page never polls: with nothing changing it reads nothing', async () => {
     const runId = runUrl.match(/\/runs\/(\d+)$/)[1]
     const reads = () => requests.filter((u) => new RegExp(`/api/v1/pipeline-runs/${runId}$`).test(u)).length
