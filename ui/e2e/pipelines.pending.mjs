@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dialog, flow, launch, rowWith, screenshot, target } from './lib.mjs'
+import { makeRepo, serveGit } from './gitserver.mjs'
 
 const ADMIN = { username: 'admin', email: 'admin@example.com', password: 'Adm1n-e2e-Passw0rd' }
 const WORKSPACE = 'e2e-pipelines'
@@ -21,7 +22,11 @@ test('pipelines', async (t) => {
   const browser = await launch()
   // The local spacelet runs on this machine: the flaky job keeps its "failed once" marker here.
   const scratch = mkdtempSync(join(tmpdir(), 'kubespace-e2e-pipelines-'))
+  // A repository behind git http-backend with basic auth, for the code workspace.
+  const heads = makeRepo(scratch, 'demo', ['feature-x'])
+  const gitServer = await serveGit(scratch, 'e2e-git', 'Git-e2e-Passw0rd')
   t.after(async () => {
+    await gitServer.close()
     rmSync(scratch, { recursive: true, force: true })
     await browser.close()
   })
@@ -107,6 +112,49 @@ test('pipelines', async (t) => {
     assert.ok(await d.isVisible(), 'the dialog stays open')
     await d.locator('button', { hasText: 'Cancel' }).click()
     await d.waitFor({ state: 'hidden' })
+  })
+
+  await step('a code workspace reads its repository with a secret: its branches and two default pipelines', async () => {
+    const secret = await page.evaluate(async () => {
+      const res = await fetch('/api/v1/secrets', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'e2e-git', description: '', type: 'password', username: 'e2e-git', password: 'Git-e2e-Passw0rd' }),
+      })
+      return res.status
+    })
+    assert.equal(secret, 201)
+    await page.locator('[data-test="pws-create"]').click()
+    const d = dialog(page, 'pws-dialog')
+    await d.waitFor()
+    await d.locator('input[name="code_url"]').fill(`${gitServer.url}/demo.git`)
+    await d.locator('[data-test="pws-secret"]').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'e2e-git' }).click()
+    await d.locator('input[name="name"]').fill('e2e-code')
+    await d.locator('[data-test="pws-save"]').click()
+    await d.waitFor({ state: 'hidden', timeout: 30_000 })
+    await rowWith(page, 'pws-table', 'e2e-code', 'Code', `${gitServer.url}/demo.git`)
+    await page.locator('[data-test="pws-open-e2e-code"]').click()
+    await rowWith(page, 'pipelines-table', 'branch builds')
+    await rowWith(page, 'pipelines-table', 'trunk builds')
+    await page.locator('.el-tabs__item', { hasText: 'Branches' }).click()
+    await rowWith(page, 'branches-table', 'feature-x', heads['feature-x'])
+    await rowWith(page, 'branches-table', 'main', heads.main)
+  })
+
+  await step('a branch build runs on the branch chosen, at its head commit', async () => {
+    await page.locator('.el-tabs__item', { hasText: 'Pipelines' }).click()
+    await page.locator('[data-test="pipeline-run-branch builds"]').click()
+    const d = dialog(page, 'run-start-dialog')
+    await d.waitFor()
+    await d.locator('[data-test="run-branch"]').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'feature-x' }).click()
+    await d.locator('[data-test="run-start-submit"]').click()
+    await page.waitForURL(/\/pipelines\/runs\/\d+$/)
+    await job('build').click()
+    await log.getByText(`building feature-x at ${heads['feature-x']}`).waitFor({ timeout: 60_000 })
+    await page.locator('[data-test="run-status"][data-status="ok"]').waitFor({ timeout: 30_000 })
+    await page.locator('[data-nav="pipeline-workspaces"]').click()
   })
 
   await step('a custom pipeline workspace is created from the menu', async () => {
