@@ -69,6 +69,7 @@ test('pipelines', async (t) => {
     await row.locator('[data-status="online"]').waitFor()
     assert.match((await row.locator('[data-load]').getAttribute('data-load')) ?? '', /^\d+\/\d+$/)
     await page.locator('[data-test="live-state"][data-live="live"]').waitFor()
+    await snap('pipelines-00-spacelets')
   })
 
   await step('a registration token shows the one-line start command once', async () => {
@@ -339,10 +340,12 @@ test('pipelines', async (t) => {
     await page.waitForURL(/\/pipelines\/\d+\/runs$/)
     const row = await rowWith(page, 'runs-table', '#1')
     await row.locator('[data-status="ok"]').waitFor()
+    await snap('pipelines-05-runs')
     await page.locator('[data-nav="pipeline-workspaces"]').click()
     await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
     const p = await rowWith(page, 'pipelines-table', PIPELINE, '#1')
     await p.locator('[data-status="ok"]').waitFor()
+    await snap('pipelines-06-workspace')
   })
 
   await step('a pipeline imported from YAML waits for a matching spacelet, says why, and is cancelled', async () => {

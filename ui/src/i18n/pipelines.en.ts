@@ -75,7 +75,6 @@ export const pipelinesEn = {
     commit: 'Commit',
     noBranches: 'No branches',
     branchesFailed: 'Could not read the branches: {message}',
-    customNoBranches: 'A custom workspace has no repository.',
     confirmDeletePipeline: 'Delete pipeline {name} and all its runs? This cannot be undone.',
   },
   editor: {

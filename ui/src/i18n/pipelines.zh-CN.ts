@@ -77,7 +77,6 @@ export const pipelinesZhCN: Shape<typeof pipelinesEn> = {
     commit: '提交',
     noBranches: '没有分支',
     branchesFailed: '无法读取分支：{message}',
-    customNoBranches: '自定义空间没有代码仓库。',
     confirmDeletePipeline: '删除流水线 {name} 及其全部构建？此操作不可撤销。',
   },
   editor: {
