@@ -157,6 +157,12 @@ func TestPipelineWorkspacesAPI(t *testing.T) {
 		require.Contains(t, seen, "admin update pipeline p1-renamed")
 		require.Contains(t, seen, "admin delete pipeline p1-renamed")
 
+		// A repository that went away is a 422 saying so, not a 5xx.
+		httpSrv.Close()
+		e = requireError(t, admin.Do(http.MethodGet, apitest.Path("/api/v1/pipeline-workspaces/%d/branches", ws.ID), nil),
+			http.StatusUnprocessableEntity, "git_unreachable")
+		require.Contains(t, e.Message, "cannot be reached")
+
 		// Deleting the workspace takes its pipelines.
 		admin.Expect(http.StatusNoContent, http.MethodDelete, apitest.Path("/api/v1/pipeline-workspaces/%d", ws.ID), nil)
 		admin.Expect(http.StatusNotFound, http.MethodGet, apitest.Path("/api/v1/pipelines/%v", imported["id"]), nil)
