@@ -54,8 +54,13 @@ func objectPath(t testing.TB, admin *apitest.Client, routePath string) string {
 		switch {
 		case seg == ":id" && i > 0:
 			mk, ok := makers[segs[i-1]]
+			if !ok {
+				mk, ok = func() int64 { return objectMakers[segs[i-1]](t, admin) }, objectMakers[segs[i-1]] != nil
+			}
 			require.True(t, ok, "no fixture for %s: add one to objectPath", routePath)
 			segs[i] = fmt.Sprint(mk())
+		case paramMakers[seg] != nil:
+			segs[i] = paramMakers[seg](t, admin, segs[:i])
 		case seg == "*path":
 			segs[i] = "api/v1/namespaces"
 		case strings.HasPrefix(seg, ":") || strings.HasPrefix(seg, "*"):

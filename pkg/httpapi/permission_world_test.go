@@ -79,6 +79,9 @@ func (w *permWorld) build(t *testing.T, p persona, target int64) *caller {
 	w.grant(t, uid, "platform", 0, p.platform)
 	w.grant(t, uid, "cluster", target, p.target)
 	w.grant(t, uid, "cluster", w.other, p.other)
+	for _, g := range personaGrants { // roles in the scopes of other areas (pipeline workspaces)
+		g(t, w, uid, p, target)
+	}
 	owner := w.s.For(t).Login(name, apitest.Password)
 	c := &caller{persona: p, cred: owner, owner: owner}
 	switch {

@@ -218,12 +218,13 @@ func (st *step) finishRun(status, reason string) error {
 	return st.saveRun("Status", "Reason", "FinishedAt")
 }
 
-// openStage starts stage i: its environment is the run's, the outputs of the stages before it
-// and its parameters.
+// openStage starts stage i: its environment is the run's, the parameters and outputs of the
+// stages before it and its own parameters.
 func (st *step) openStage(i int) error {
+	// Variables flow forward: each earlier stage's parameters, then its jobs' outputs.
 	var outs []map[string]string
 	for k := 0; k < i; k++ {
-		outs = append(outs, decodeEnv(st.d.Stages[k].Outputs))
+		outs = append(outs, decodeEnv(st.d.Stages[k].CustomParams), decodeEnv(st.d.Stages[k].Outputs))
 	}
 	sr := &st.d.Stages[i]
 	sr.Env = encode(pipeline.StageEnv(decodeEnv(st.d.Run.Env), outs, decodeEnv(sr.CustomParams)))
