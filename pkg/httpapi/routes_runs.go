@@ -42,7 +42,9 @@ func deref(p *string) string {
 	return *p
 }
 
-func runName(v *run.RunView) string { return fmt.Sprintf("pipeline %d #%d", v.PipelineID, v.BuildNumber) }
+func runName(v *run.RunView) string {
+	return fmt.Sprintf("pipeline %d #%d", v.PipelineID, v.BuildNumber)
+}
 
 func (a *API) registerRuns() {
 	rs := a.deps.Runs

@@ -259,7 +259,9 @@ func FuzzStartRun(f *testing.F) {
 		`{"params":{"PIPELINE_X":"1"}}`, `{"params":{"A B":"1"}}`, `{"commit":"zz"}`)
 }
 
-func FuzzListRuns(f *testing.F) { fuzzQuery(f, "GET /pipelines/:id/runs", "sort=id&limit=1", "sort=-build_number") }
+func FuzzListRuns(f *testing.F) {
+	fuzzQuery(f, "GET /pipelines/:id/runs", "sort=id&limit=1", "sort=-build_number")
+}
 
 func FuzzExecuteStage(f *testing.F) {
 	fuzzBody(f, "POST /pipeline-runs/:id/stages/:stage_id/execute", `{"params":{"TARGET":"x"}}`, `{"params":{"NOPE":"x"}}`)
