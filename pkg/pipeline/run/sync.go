@@ -40,6 +40,9 @@ type effects struct {
 	cancels  []int64        // jobs asked to stop
 	events   []events.Event
 	finished []store.JobRun
+	// ended is the run when it reached a final status: it is nudged again, so chaining
+	// triggers see it at once rather than at their resync.
+	ended int64
 }
 
 // step is one reconcile of one run, inside one transaction.
@@ -100,6 +103,9 @@ func (s *Service) apply(ctx context.Context, fx *effects) {
 	}
 	for _, ev := range fx.events {
 		s.publish(ctx, ev)
+	}
+	if fx.ended != 0 {
+		s.nudgeRun(ctx, fx.ended)
 	}
 }
 
@@ -215,6 +221,7 @@ func (st *step) pauseRun(sr *store.StageRun) error {
 func (st *step) finishRun(status, reason string) error {
 	r := &st.d.Run
 	r.Status, r.Reason, r.FinishedAt = status, reason, &st.now
+	st.fx.ended = r.ID
 	return st.saveRun("Status", "Reason", "FinishedAt")
 }
 
