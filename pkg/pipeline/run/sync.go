@@ -52,7 +52,7 @@ type step struct {
 	d   *store.RunDetail
 	now time.Time
 	fx  *effects
-	// candidates are loaded on first use.
+	// cands are the spacelets, loaded on first use; loaded says their loads are counted.
 	cands  []Candidate
 	loaded bool
 	after  time.Duration
@@ -239,30 +239,42 @@ func (st *step) openStage(i int) error {
 	return st.saveStage(sr, "Env", "Status", "StartedAt", "FinishedAt")
 }
 
-// candidates loads the spacelets with their loads, once per step.
-func (st *step) candidates() ([]Candidate, error) {
-	if st.loaded {
+// spacelets loads the spacelets, once per step.
+func (st *step) spacelets() ([]Candidate, error) {
+	if st.cands != nil {
 		return st.cands, nil
 	}
 	all, err := st.s.d.Store.Spacelets.All(st.ctx)
 	if err != nil {
 		return nil, err
 	}
+	st.cands = make([]Candidate, 0, len(all))
 	for i := range all {
-		c := CandidateOf(&all[i])
-		if c.Usable() {
-			if c.Load, err = st.s.d.Store.JobDispatch.Running(st.ctx, c.ID); err != nil {
-				return nil, err
-			}
-		}
-		st.cands = append(st.cands, c)
+		st.cands = append(st.cands, CandidateOf(&all[i]))
 	}
-	st.loaded = true
 	return st.cands, nil
 }
 
+// candidates are the spacelets with the loads of those that take work (counted once per step,
+// and only when a job is to be placed).
+func (st *step) candidates() ([]Candidate, error) {
+	cands, err := st.spacelets()
+	if err != nil || st.loaded {
+		return cands, err
+	}
+	for i := range cands {
+		if cands[i].Usable() {
+			if cands[i].Load, err = st.s.d.Store.JobDispatch.Running(st.ctx, cands[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	st.loaded = true
+	return cands, nil
+}
+
 func (st *step) candidate(id int64) (Candidate, bool, error) {
-	cands, err := st.candidates()
+	cands, err := st.spacelets()
 	if err != nil {
 		return Candidate{}, false, err
 	}
