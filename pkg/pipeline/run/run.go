@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kubespace/kubespace/pkg/audit"
 	"github.com/kubespace/kubespace/pkg/errs"
@@ -371,9 +372,14 @@ func (s *Service) publish(ctx context.Context, ev events.Event) {
 	}
 }
 
+// truncate cuts s to at most n bytes without splitting a character (columns are sized in bytes
+// on SQLite and checked as UTF-8 on MySQL).
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

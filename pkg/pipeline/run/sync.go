@@ -122,6 +122,7 @@ func saved(ok bool, err error) error {
 
 func (st *step) saveRun(fields ...string) error {
 	r := &st.d.Run
+	r.Reason = truncate(r.Reason, 1024)
 	if err := saved(st.s.d.Store.PipelineRuns.SaveRun(st.ctx, r, fields...)); err != nil {
 		return err
 	}
@@ -139,6 +140,7 @@ func (st *step) saveStage(sr *store.StageRun, fields ...string) error {
 }
 
 func (st *step) saveJob(j *store.JobRun, fields ...string) error {
+	j.Message, j.Reason = truncate(j.Message, 1024), truncate(j.Reason, 1024)
 	if err := saved(st.s.d.Store.PipelineRuns.SaveJob(st.ctx, j, fields...)); err != nil {
 		return err
 	}
