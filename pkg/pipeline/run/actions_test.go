@@ -367,3 +367,20 @@ func TestLongMessages(t *testing.T) {
 		require.True(t, strings.HasPrefix(v.Reason, "job loud failed: é"))
 	})
 }
+
+// TestOversizeOutputs: outputs too large to carry forward fail the stage with a message rather
+// than wedging the run on a column too small.
+func TestOversizeOutputs(t *testing.T) {
+	forEngines(t, func(t *testing.T, f *fixture) {
+		sl := f.Spacelet(t, "h", nil, 2)
+		v := f.start(t, pipeline.Definition{Stages: []pipeline.Stage{
+			{Name: "big", Jobs: []pipeline.Job{runtest.ShellJob("a", "true"), runtest.ShellJob("b", "true")}},
+			{Name: "after", Jobs: []pipeline.Job{runtest.ShellJob("c", "true")}},
+		}})
+		f.Finish(t, f.Claim(t, sl.ID), store.StatusOK, map[string]string{"A": strings.Repeat("a", 35000)})
+		f.Finish(t, f.Claim(t, sl.ID), store.StatusOK, map[string]string{"B": strings.Repeat("b", 35000)})
+		v = f.sync(t, v.ID)
+		require.Equal(t, store.StatusError, v.Status)
+		require.Contains(t, v.Reason, "the outputs of stage big take")
+	})
+}

@@ -198,6 +198,9 @@ func (st *step) reconcile() error {
 			if err := st.openStage(i); err != nil {
 				return err
 			}
+			if sr.Status == store.StatusError {
+				return st.finishRun(store.StatusError, r.Reason)
+			}
 		}
 		done, err := st.driveStage(i)
 		if err != nil || !done {
@@ -236,7 +239,17 @@ func (st *step) openStage(i int) error {
 		outs = append(outs, decodeEnv(st.d.Stages[k].CustomParams), decodeEnv(st.d.Stages[k].Outputs))
 	}
 	sr := &st.d.Stages[i]
-	sr.Env = encode(pipeline.StageEnv(decodeEnv(st.d.Run.Env), outs, decodeEnv(sr.CustomParams)))
+	env := encode(pipeline.StageEnv(decodeEnv(st.d.Run.Env), outs, decodeEnv(sr.CustomParams)))
+	if len(env) > maxEnvBytes {
+		sr.Status, sr.StartedAt, sr.FinishedAt = store.StatusError, &st.now, &st.now
+		if err := st.saveStage(sr, "Status", "StartedAt", "FinishedAt"); err != nil {
+			return err
+		}
+		st.d.Run.Reason = fmt.Sprintf("the variables of stage %s take %d bytes, over the limit of %d: earlier outputs or parameters are too large",
+			sr.Name, len(env), maxEnvBytes)
+		return nil
+	}
+	sr.Env = env
 	sr.Status, sr.StartedAt, sr.FinishedAt = store.StatusDoing, &st.now, nil
 	return st.saveStage(sr, "Env", "Status", "StartedAt", "FinishedAt")
 }
@@ -324,6 +337,9 @@ func (st *step) driveStage(i int) (bool, error) {
 		return false, nil
 	}
 	sr.Outputs, sr.FinishedAt = encode(jobOutputs(jobs)), &st.now
+	if n := len(sr.Outputs); n > maxEnvBytes && failed == "" {
+		failed, sr.Outputs = fmt.Sprintf("the outputs of stage %s take %d bytes, over the limit of %d", sr.Name, n, maxEnvBytes), "{}"
+	}
 	st.fx.finished = append(st.fx.finished, jobs...)
 	switch {
 	case failed != "":
