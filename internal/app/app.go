@@ -79,6 +79,8 @@ type App struct {
 	// Runs starts pipeline runs and acts on them (app_runs.go).
 	Runs        *run.Service
 	runBranches runBranches
+	// Spacelets are the pipeline worker parts (protocol, logs, plugins, local spacelet).
+	Spacelets *Spacelets
 	// Cert serves the TLS port (nil when TLS_PORT=0).
 	Cert *servingcert.Certificate
 	// Pipelines: definitions are checked by the validator (the built-in plugins' schemas);
@@ -93,6 +95,7 @@ type App struct {
 	stop context.CancelFunc
 	// setupToken is the token guarding first-run setup while it is needed.
 	setupToken string
+	version    string
 }
 
 // SetupToken returns the first-run setup token while no user exists (empty afterwards or when it
@@ -108,7 +111,7 @@ func (a *App) SetupToken() string {
 // application lives until Close, even if ctx (which bounds only the construction) ends sooner.
 func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	log := opts.Log
-	a := &App{Config: cfg, log: log}
+	a := &App{Config: cfg, log: log, version: opts.Version.Version}
 	a.life, a.stop = context.WithCancel(context.WithoutCancel(ctx))
 	ok := false
 	defer func() {
@@ -167,6 +170,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	}
 	a.PipelineWorkspaces = a.newPipelineWorkspaces(box, settings.NewSecrets(a.Store.Secrets, box), a.PipelineValidator)
 	a.setupRuns(a.PipelineWorkspaces)
+	a.Spacelets = a.newSpacelets()
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.API, err = httpapi.New(httpapi.Deps{
@@ -179,6 +183,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		TrustedProxies: cfg.TrustedProxies, ServerURL: cfg.ServerURL, Console: opts.Console,
 		TLSPort: cfg.TLSPort, ServingCA: servingCA(cfg, a.Cert),
 		PipelineWorkspaces: a.PipelineWorkspaces,
+		Spacelets:          a.Spacelets.api(),
 	})
 	if err != nil {
 		return nil, err
@@ -327,6 +332,7 @@ func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 	g.Go(func() error { return a.Clusters.Run(gctx, 30*time.Second) })
 	g.Go(func() error { return a.Resources.Run(gctx) })
 	g.Go(func() error { return a.RunControllers(gctx) })
+	g.Go(func() error { return a.runSpacelets(gctx) })
 	g.Go(func() error {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

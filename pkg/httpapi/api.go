@@ -109,6 +109,9 @@ type Deps struct {
 
 	// PipelineWorkspaces manages pipeline workspaces and their pipelines.
 	PipelineWorkspaces *workspace.Service
+
+	// Spacelets serves the worker protocol, spacelet administration, job logs and plugins.
+	Spacelets SpaceletServices
 }
 
 // VersionInfo is reported by GET /api/v1/version.
@@ -160,9 +163,11 @@ func New(deps Deps) (*API, error) {
 	a.registerClusters()
 	a.registerResources()
 	a.registerEvents()
-	a.registerPipelines()
 	a.registerWebhooks()
+	a.registerPipelines()
 	a.registerRuns()
+	a.registerSpaceletProtocol()
+	a.registerSpaceletAdmin()
 	return a, nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubespace/kubespace/internal/apitest"
 	"github.com/kubespace/kubespace/pkg/httpapi"
+	"github.com/kubespace/kubespace/pkg/store"
 )
 
 var objectSeq atomic.Int64
@@ -48,6 +49,10 @@ func objectPath(t testing.TB, admin *apitest.Client, routePath string) string {
 			return create("/image-registries", map[string]any{"registry": uniq("r") + ".example.com"})
 		},
 		"clusters": func() int64 { return create("/clusters", map[string]any{"name": uniq("c")}) },
+		// Spacelets (spacelets_test.go).
+		"spacelets":       func() int64 { return spaceletFixture(t, admin.S) },
+		"spacelet-tokens": func() int64 { return create("/spacelet-tokens", map[string]any{"name": uniq("t")}) },
+		"job-runs":        func() int64 { id, _ := jobFixture(t, admin.S, store.StatusOK, "log\n"); return id },
 	}
 	segs := strings.Split(strings.TrimPrefix(routePath, "/"), "/")
 	for i, seg := range segs {

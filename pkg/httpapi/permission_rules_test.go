@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/httpapi"
 )
 
 // permissionTable states who may call each route, written by hand from API.md, the README and
@@ -141,4 +142,28 @@ var permissionTable = []permissionRule{
 	{"PUT /pipelines/:id", object(access.Editor), http.StatusOK},
 	{"DELETE /pipelines/:id", object(access.Editor), http.StatusNoContent},
 	{"GET /pipelines/:id/export", object(access.Viewer), http.StatusOK},
+
+	// Spacelets: platform viewers see them, platform admins change them and mint registration
+	// tokens ("platform admins"). Plugins are for every signed-in user (editor forms).
+	{"GET /spacelets", platform(access.Viewer), http.StatusOK},
+	{"PUT /spacelets/:id", platform(access.Admin), http.StatusOK},
+	{"DELETE /spacelets/:id", platform(access.Admin), http.StatusNoContent},
+	{"GET /spacelet-tokens", platform(access.Admin), http.StatusOK},
+	{"POST /spacelet-tokens", platform(access.Admin), http.StatusCreated},
+	{"DELETE /spacelet-tokens/:id", platform(access.Admin), http.StatusNoContent},
+	{"GET /pipeline-plugins", signedIn, http.StatusOK},
+	// Job logs are for the viewers of the run's pipeline workspace.
+	{"GET /job-runs/:id/log", object(access.Viewer), http.StatusOK},
+	// The worker protocol admits spacelet credentials only, never users': the guard is public
+	// to user authentication and checks the protocol header first, which no persona sends.
+	{"POST /spacelet/register", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/heartbeat", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/next", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/jobs/:job/extend", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/jobs/:job/log", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/jobs/:job/done", spaceletWorker, http.StatusBadRequest},
+	{"GET /spacelet/jobs/:job/cancelled", spaceletWorker, http.StatusBadRequest},
 }
+
+// spaceletWorker is a worker protocol route: spacelet credentials (spacelets_test.go).
+var spaceletWorker = public.declares(httpapi.Requirement{Public: true, ScopeFrom: "spacelet"})

@@ -155,6 +155,14 @@ var pathFixtures = map[string]func(t *testing.T, w *permWorld, c *caller, target
 	"/clusters/:id/apply":               targetPath("/clusters/%d/apply"),
 	// Any pipeline workspace id: the signature, not the caller, decides.
 	"/webhooks/:provider/:id": func(*testing.T, *permWorld, *caller, int64) string { return "/webhooks/github/1" },
+	// Spacelets (spacelets_test.go).
+	"/spacelets/:id":                spaceletPathFixture,
+	"/spacelet-tokens/:id":          spaceletTokenPathFixture,
+	"/job-runs/:id/log":             jobLogFixture,
+	"/spacelet/jobs/:job/extend":    workerPath("/spacelet/jobs/%d/extend"),
+	"/spacelet/jobs/:job/log":       workerPath("/spacelet/jobs/%d/log"),
+	"/spacelet/jobs/:job/done":      workerPath("/spacelet/jobs/%d/done"),
+	"/spacelet/jobs/:job/cancelled": workerPath("/spacelet/jobs/%d/cancelled"),
 }
 
 func targetPath(format string) func(*testing.T, *permWorld, *caller, int64) string {
