@@ -89,9 +89,11 @@ func (r Remote) authMethod(timeout time.Duration) (transport.AuthMethod, error) 
 	if err != nil {
 		return nil, invalidURL("is not a valid SSH URL")
 	}
-	user := r.Username
+	// The URL's user (git@github.com:...) is what the server expects; a secret's username is
+	// for URLs that name none.
+	user := ep.User
 	if user == "" {
-		user = ep.User
+		user = r.Username
 	}
 	if user == "" {
 		user = "git"
