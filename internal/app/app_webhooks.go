@@ -16,6 +16,6 @@ import (
 func webhookServices(st store.Store, ws *workspace.Service, starter triggers.Starter, log *slog.Logger) *httpapi.WebhookServices {
 	return &httpapi.WebhookServices{
 		Secrets: httpapi.WebhookSecretFunc(ws.PushSecret),
-		Pushes: triggers.NewPushHandler(triggers.Stores{Pipelines: st.Pipelines, Runs: st.PipelineRuns, Triggers: st.Triggers}, starter, log),
+		Pushes:  triggers.NewPushHandler(triggers.Stores{Pipelines: st.Pipelines, Runs: st.PipelineRuns, Triggers: st.Triggers}, starter, log),
 	}
 }
