@@ -35,6 +35,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
 	"github.com/kubespace/kubespace/pkg/pipeline"
+	"github.com/kubespace/kubespace/pkg/pipeline/run"
 	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
 	"github.com/kubespace/kubespace/pkg/resources"
 	"github.com/kubespace/kubespace/pkg/secretbox"
@@ -75,6 +76,9 @@ type App struct {
 	// Events is this replica's hub of live updates; Publish sends them from any process.
 	Events  *events.Hub
 	Publish *events.Publisher
+	// Runs starts pipeline runs and acts on them (app_runs.go).
+	Runs        *run.Service
+	runBranches runBranches
 	// Spacelets are the pipeline worker parts (protocol, logs, plugins, local spacelet).
 	Spacelets *Spacelets
 	// Cert serves the TLS port (nil when TLS_PORT=0).
@@ -165,6 +169,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.PipelineWorkspaces = a.newPipelineWorkspaces(box, settings.NewSecrets(a.Store.Secrets, box), a.PipelineValidator)
+	a.setupRuns(a.PipelineWorkspaces)
 	a.Spacelets = a.newSpacelets()
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -172,7 +177,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		Identity: a.Identity, Authorizer: authz, Bindings: access.NewBindings(authz, a.Store.RoleBindings, a.Store.Users, a.Changes), Streams: a.Streams, Events: a.Events,
 		Audit:    a.Audit,
 		Settings: httpapi.SettingsServices{Secrets: settings.NewSecrets(a.Store.Secrets, box), Registries: settings.NewRegistries(a.Store.Registries, box)},
-		Clusters: a.Clusters, Proxies: proxies, Resources: a.Resources,
+		Clusters: a.Clusters, Proxies: proxies, Resources: a.Resources, Runs: a.Runs,
 		Health: []httpapi.HealthCheck{{Name: "database", Check: a.DB.Ping}, {Name: "event_bus", Check: a.Bus.Ping}},
 		Log:    log, Metrics: a.Registry, Gatherer: a.Registry, Version: opts.Version,
 		TrustedProxies: cfg.TrustedProxies, ServerURL: cfg.ServerURL, Console: opts.Console,
@@ -326,6 +331,7 @@ func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 	g.Go(func() error { return a.Audit.Run(gctx) })
 	g.Go(func() error { return a.Clusters.Run(gctx, 30*time.Second) })
 	g.Go(func() error { return a.Resources.Run(gctx) })
+	g.Go(func() error { return a.RunControllers(gctx) })
 	g.Go(func() error { return a.runSpacelets(gctx) })
 	g.Go(func() error {
 		t := time.NewTicker(10 * time.Minute)

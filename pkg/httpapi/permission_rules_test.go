@@ -75,6 +75,17 @@ var permissionTable = []permissionRule{
 	// the authentication. Not wired in the test server: 503 (wired, the unsigned example is 401).
 	{"POST /webhooks/:provider/:id", public, http.StatusServiceUnavailable},
 
+	// Pipeline runs act in the pipeline workspace of the pipeline or run the path names:
+	// viewers see runs, editors start, cancel, execute, retry and re-execute them.
+	{"POST /pipelines/:id/runs", object(access.Editor), http.StatusCreated},
+	{"GET /pipelines/:id/runs", object(access.Viewer), http.StatusOK},
+	{"GET /pipeline-runs/:id", object(access.Viewer), http.StatusOK},
+	{"POST /pipeline-runs/:id/cancel", object(access.Editor), http.StatusOK},
+	{"POST /pipeline-runs/:id/stages/:stage_id/execute", object(access.Editor), http.StatusOK},
+	{"POST /pipeline-runs/:id/stages/:stage_id/cancel", object(access.Editor), http.StatusOK},
+	{"POST /pipeline-runs/:id/stages/:stage_id/retry", object(access.Editor), http.StatusOK},
+	{"POST /pipeline-runs/:id/stages/:stage_id/reexecute", object(access.Editor), http.StatusOK},
+
 	// Settings: secrets and image registries are "platform editor or above", reading included
 	// (their names and users say where the platform's credentials reach).
 	{"GET /secrets", platform(access.Editor), http.StatusOK},

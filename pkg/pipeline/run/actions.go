@@ -103,10 +103,13 @@ func stageParams(d *store.RunDetail, i int, given map[string]string) (Env, error
 			}
 			return nil, errs.Field("params", "stage %s has no parameter %q (it has %v)", d.Stages[i].Name, k, declared)
 		}
-		if len(v) > 64<<10 {
-			return nil, errs.Field("params", "%q is longer than 64 KiB", k)
+		if len(v) > maxParamBytes {
+			return nil, errs.Field("params", "%q is longer than %d bytes", k, maxParamBytes)
 		}
 		cur[k] = v
+	}
+	if n := len(encode(cur)); n > maxParamsBytes {
+		return nil, errs.Field("params", "take %d bytes; at most %d are allowed", n, maxParamsBytes)
 	}
 	return cur, nil
 }

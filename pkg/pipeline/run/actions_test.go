@@ -2,8 +2,10 @@ package run_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -344,5 +346,41 @@ func TestStartInput(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, store.TriggerCron, pv.Trigger)
 		require.Equal(t, []run.SourceRecord{}, pv.Sources)
+	})
+}
+
+// TestLongMessages: a failure message at the column's limit (multi-byte characters included)
+// still fails the run cleanly on both engines.
+func TestLongMessages(t *testing.T) {
+	forEngines(t, func(t *testing.T, f *fixture) {
+		sl := f.Spacelet(t, "h", nil, 1)
+		v := f.start(t, oneJob(runtest.ShellJob("loud", "false")))
+		j := f.Claim(t, sl.ID)
+		ok, err := f.Store.JobDispatch.Finish(context.Background(), j.ID, sl.ID, store.JobResult{Status: store.StatusError,
+			Message: strings.Repeat("é", 600), Outputs: "{}", At: time.Now()})
+		require.NoError(t, err)
+		require.True(t, ok)
+		v = f.sync(t, v.ID)
+		require.Equal(t, store.StatusError, v.Status)
+		require.True(t, utf8.ValidString(v.Reason))
+		require.LessOrEqual(t, len(v.Reason), 1024)
+		require.True(t, strings.HasPrefix(v.Reason, "job loud failed: é"))
+	})
+}
+
+// TestOversizeOutputs: outputs too large to carry forward fail the stage with a message rather
+// than wedging the run on a column too small.
+func TestOversizeOutputs(t *testing.T) {
+	forEngines(t, func(t *testing.T, f *fixture) {
+		sl := f.Spacelet(t, "h", nil, 2)
+		v := f.start(t, pipeline.Definition{Stages: []pipeline.Stage{
+			{Name: "big", Jobs: []pipeline.Job{runtest.ShellJob("a", "true"), runtest.ShellJob("b", "true")}},
+			{Name: "after", Jobs: []pipeline.Job{runtest.ShellJob("c", "true")}},
+		}})
+		f.Finish(t, f.Claim(t, sl.ID), store.StatusOK, map[string]string{"A": strings.Repeat("a", 35000)})
+		f.Finish(t, f.Claim(t, sl.ID), store.StatusOK, map[string]string{"B": strings.Repeat("b", 35000)})
+		v = f.sync(t, v.ID)
+		require.Equal(t, store.StatusError, v.Status)
+		require.Contains(t, v.Reason, "the outputs of stage big take")
 	})
 }
