@@ -348,6 +348,38 @@ test('pipelines', async (t) => {
     await snap('pipelines-06-workspace')
   })
 
+  await step('a definition the server refuses shows each field it names, and nothing is saved', async () => {
+    await page.locator('[data-nav="pipeline-workspaces"]').click()
+    await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
+    await page.locator('[data-test="pipeline-create"]').click()
+    await page.waitForURL(/\/new$/)
+    await page.locator('.el-tabs__item', { hasText: 'YAML' }).click()
+    const yaml = [
+      'name: e2e-refused',
+      'triggers:',
+      '  - type: cron',
+      '    schedule: every full moon',
+      'stages:',
+      '  - name: build',
+      '    trigger_mode: auto',
+      '    jobs:',
+      '      - name: one',
+      '        plugin_key: execute_shell',
+      '        params:',
+      '          script: echo one',
+      '',
+    ].join('\n')
+    await page.locator('[data-test="pipeline-yaml"] .cm-content').fill(yaml)
+    await page.locator('[data-test="pipeline-save"]').click()
+    const errors = page.locator('[data-test="pipeline-errors"]')
+    await errors.waitFor()
+    assert.match(await errors.innerText(), /triggers\[0\]\.schedule/)
+    assert.match(page.url(), /\/new$/, 'still in the editor')
+    await page.locator('.page-actions button', { hasText: 'Cancel' }).click()
+    await page.waitForURL(/\/pipelines\/workspaces\/\d+$/)
+    await page.locator('[data-test="pipelines-table"] .el-table__body tr.el-table__row', { hasText: 'e2e-refused' }).waitFor({ state: 'detached' })
+  })
+
   await step('a pipeline imported from YAML waits for a matching spacelet, says why, and is cancelled', async () => {
     await page.locator('[data-nav="pipeline-workspaces"]').click()
     await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
