@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kubespace/kubespace/internal/controllerapp"
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/audit"
 	"github.com/kubespace/kubespace/pkg/authchange"
@@ -34,7 +35,9 @@ import (
 	"github.com/kubespace/kubespace/pkg/httpapi"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
+	"github.com/kubespace/kubespace/pkg/pipeline"
 	"github.com/kubespace/kubespace/pkg/pipeline/run"
+	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
 	"github.com/kubespace/kubespace/pkg/resources"
 	"github.com/kubespace/kubespace/pkg/secretbox"
 	"github.com/kubespace/kubespace/pkg/servingcert"
@@ -77,15 +80,23 @@ type App struct {
 	// Runs starts pipeline runs and acts on them (app_runs.go).
 	Runs        *run.Service
 	runBranches runBranches
+	// Spacelets are the pipeline worker parts (protocol, logs, plugins, local spacelet).
+	Spacelets *Spacelets
 	// Cert serves the TLS port (nil when TLS_PORT=0).
 	Cert *servingcert.Certificate
-	log  *slog.Logger
+	// Pipelines: definitions are checked by the validator (the built-in plugins' schemas);
+	// workspaces and their pipelines are managed by PipelineWorkspaces (app_pipelines.go).
+	PipelineValidator  *pipeline.Validator
+	PipelineWorkspaces *workspace.Service
+
+	log *slog.Logger
 	// life is the application's lifetime: everything started in the background derives from it,
 	// and Close ends it.
 	life context.Context
 	stop context.CancelFunc
 	// setupToken is the token guarding first-run setup while it is needed.
 	setupToken string
+	version    string
 }
 
 // SetupToken returns the first-run setup token while no user exists (empty afterwards or when it
@@ -101,7 +112,7 @@ func (a *App) SetupToken() string {
 // application lives until Close, even if ctx (which bounds only the construction) ends sooner.
 func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	log := opts.Log
-	a := &App{Config: cfg, log: log}
+	a := &App{Config: cfg, log: log, version: opts.Version.Version}
 	a.life, a.stop = context.WithCancel(context.WithoutCancel(ctx))
 	ok := false
 	defer func() {
@@ -155,7 +166,12 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 			return nil, err
 		}
 	}
-	a.setupRuns(nil)
+	if a.PipelineValidator, err = newPipelineValidator(); err != nil {
+		return nil, err
+	}
+	a.PipelineWorkspaces = a.newPipelineWorkspaces(box, settings.NewSecrets(a.Store.Secrets, box), a.PipelineValidator)
+	a.Spacelets = a.newSpacelets()
+	a.setupRuns(a.PipelineWorkspaces)
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.API, err = httpapi.New(httpapi.Deps{
@@ -167,6 +183,9 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		Log:    log, Metrics: a.Registry, Gatherer: a.Registry, Version: opts.Version,
 		TrustedProxies: cfg.TrustedProxies, ServerURL: cfg.ServerURL, Console: opts.Console,
 		TLSPort: cfg.TLSPort, ServingCA: servingCA(cfg, a.Cert),
+		PipelineWorkspaces: a.PipelineWorkspaces,
+		Spacelets:          a.Spacelets.api(),
+		Webhooks:           webhookServices(a.Store, a.PipelineWorkspaces, controllerapp.Starter(a.Runs, a.Store), log),
 	})
 	if err != nil {
 		return nil, err
@@ -315,6 +334,7 @@ func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 	g.Go(func() error { return a.Clusters.Run(gctx, 30*time.Second) })
 	g.Go(func() error { return a.Resources.Run(gctx) })
 	g.Go(func() error { return a.RunControllers(gctx) })
+	g.Go(func() error { return a.runSpacelets(gctx) })
 	g.Go(func() error {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

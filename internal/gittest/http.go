@@ -3,6 +3,7 @@ package gittest
 import (
 	"crypto/subtle"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -48,6 +49,8 @@ func (r *Repos) ServeHTTP(o HTTPOptions) *HTTPServer {
 		Env: append(gitEnv(), "GIT_PROJECT_ROOT="+r.Root, "GIT_HTTP_EXPORT_ALL=1",
 			// Receive-pack needs an authenticated user; the server's basic auth is the check.
 			"REMOTE_USER=test"),
+		// The backend's complaints (a missing repository) reach clients as statuses.
+		Stderr: io.Discard,
 	}
 	s := &HTTPServer{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -46,6 +46,15 @@ type Server struct {
 	// RunControllers runs the pipeline controllers inside the server (RUN_CONTROLLERS; default
 	// on in the embedded mode, off with MySQL where controller-managers run separately).
 	RunControllers bool
+	// LocalSpacelet is "auto" (a spacelet inside the server in embedded mode), "true" or
+	// "false"; LogRetention keeps finished jobs' logs that long (0: forever).
+	LocalSpacelet string
+	LogRetention  time.Duration
+}
+
+// RunLocalSpacelet reports whether the server runs a spacelet in its own process.
+func (s *Server) RunLocalSpacelet() bool {
+	return s.LocalSpacelet == "true" || (s.LocalSpacelet == "auto" && s.Embedded())
 }
 
 // Embedded reports whether the server runs on the embedded SQLite database.
@@ -89,6 +98,8 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	l.duration(&c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown timeout")
 	l.duration(&c.AuthCacheTTL, "AUTH_CACHE_TTL", 10*time.Second, "per-process cache of credentials and roles (0 disables); changes reach every replica at once, the TTL only bounds a lost notice")
 	l.str(&runControllers, "RUN_CONTROLLERS", "", "run the pipeline controllers in this process (default: true in the embedded mode, false with MYSQL_HOST)")
+	l.str(&c.LocalSpacelet, "LOCAL_SPACELET", "auto", "run a spacelet inside the server: auto (in embedded mode), true or false")
+	l.duration(&c.LogRetention, "LOG_RETENTION", 90*24*time.Hour, "how long finished pipeline jobs' logs are kept (0: forever)")
 	if err := l.parse(args); err != nil {
 		return nil, err
 	}
@@ -138,6 +149,12 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	}
 	if c.LoginMaxPerIP < 1 {
 		add(fmt.Errorf("LOGIN_MAX_PER_IP=%d: must be at least 1", c.LoginMaxPerIP))
+	}
+	if c.LocalSpacelet != "auto" && c.LocalSpacelet != "true" && c.LocalSpacelet != "false" {
+		add(fmt.Errorf("LOCAL_SPACELET=%q: must be auto, true or false", c.LocalSpacelet))
+	}
+	if c.LogRetention < 0 {
+		add(fmt.Errorf("LOG_RETENTION=%s: must not be negative", c.LogRetention))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -24,6 +24,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
 	"github.com/kubespace/kubespace/pkg/pipeline/run"
+	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
 	"github.com/kubespace/kubespace/pkg/resources"
 )
 
@@ -56,7 +57,7 @@ type Route struct {
 	// Response documents the body of a Raw handler that writes JSON itself.
 	Response any
 	// ContentType documents a Raw handler that writes text (a log, YAML, an event stream): the
-	// success response is that media type holding a string.
+	// success response is that media type holding a string, or the schema of Response when set.
 	ContentType string
 	// KubernetesErrors answers errors as Kubernetes Status objects (the proxy speaks the
 	// Kubernetes API, and kubectl can show only a Status's message).
@@ -66,7 +67,10 @@ type Route struct {
 	// These are the only routes a cluster-limited API token (minted with a kubeconfig) may
 	// call, and only for its own cluster; the guards enforce it (guard.go, signedIn).
 	KubernetesAPI bool
-	Handler       Handler
+	// SelfAuthenticated marks a public route that authenticates the caller itself (a webhook
+	// signature) and answers 401 when that fails.
+	SelfAuthenticated bool
+	Handler           Handler
 }
 
 // Deps are the services the API fronts.
@@ -100,6 +104,14 @@ type Deps struct {
 	ServingCA []byte
 	// Console serves the embedded web console for paths outside the API (nil: none).
 	Console http.Handler
+	// Webhooks receive push webhooks (nil: 503).
+	Webhooks *WebhookServices
+
+	// PipelineWorkspaces manages pipeline workspaces and their pipelines.
+	PipelineWorkspaces *workspace.Service
+
+	// Spacelets serves the worker protocol, spacelet administration, job logs and plugins.
+	Spacelets SpaceletServices
 }
 
 // VersionInfo is reported by GET /api/v1/version.
@@ -152,6 +164,10 @@ func New(deps Deps) (*API, error) {
 	a.registerResources()
 	a.registerEvents()
 	a.registerRuns()
+	a.registerWebhooks()
+	a.registerPipelines()
+	a.registerSpaceletProtocol()
+	a.registerSpaceletAdmin()
 	return a, nil
 }
 

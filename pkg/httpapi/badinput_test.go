@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubespace/kubespace/internal/apitest"
 	"github.com/kubespace/kubespace/pkg/httpapi"
+	"github.com/kubespace/kubespace/pkg/store"
 )
 
 var objectSeq atomic.Int64
@@ -48,6 +49,18 @@ func objectPath(t testing.TB, admin *apitest.Client, routePath string) string {
 			return create("/image-registries", map[string]any{"registry": uniq("r") + ".example.com"})
 		},
 		"clusters": func() int64 { return create("/clusters", map[string]any{"name": uniq("c")}) },
+		"pipeline-workspaces": func() int64 {
+			return create("/pipeline-workspaces", map[string]any{"name": uniq("pws"), "type": "custom"})
+		},
+		"pipelines": func() int64 {
+			ws := create("/pipeline-workspaces", map[string]any{"name": uniq("pws"), "type": "custom"})
+			return create(fmt.Sprintf("/pipeline-workspaces/%d/pipelines", ws), plainPipeline(uniq("p")))
+		},
+
+		// Spacelets (spacelets_test.go).
+		"spacelets":       func() int64 { return spaceletFixture(t, admin.S) },
+		"spacelet-tokens": func() int64 { return create("/spacelet-tokens", map[string]any{"name": uniq("t")}) },
+		"job-runs":        func() int64 { id, _ := jobFixture(t, admin.S, store.StatusOK, "log\n"); return id },
 	}
 	segs := strings.Split(strings.TrimPrefix(routePath, "/"), "/")
 	for i, seg := range segs {
@@ -315,6 +328,8 @@ func badEnums(t *testing.T, admin *apitest.Client) {
 		{http.MethodPost, "/role-bindings", map[string]any{"user_id": 1, "scope": "galaxy", "scope_id": 0, "role": "viewer"}, "scope"},
 		{http.MethodPost, "/secrets", map[string]any{"name": "e", "type": "magic", "token": "x"}, "type"},
 		{http.MethodPut, "/secrets/:id", map[string]any{"type": "magic"}, "type"},
+		{http.MethodPost, "/pipeline-workspaces", map[string]any{"name": "e", "type": "svn"}, "type"},
+		{http.MethodPost, "/pipeline-workspaces", map[string]any{"type": "code", "code_url": "https://h/x.git", "code_provider": "svn"}, "code_provider"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path+" "+tc.field, func(t *testing.T) {

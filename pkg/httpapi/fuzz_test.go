@@ -53,6 +53,12 @@ var fuzzTargets = map[string]func(*testing.F){
 	"GET /image-registries":         FuzzListRegistries,
 	"GET /clusters":                 FuzzListClusters,
 	"DELETE /clusters/:id":          FuzzDeleteClusterQuery,
+
+	// Spacelets (spacelets_test.go).
+	"GET /spacelets":        FuzzListSpacelets,
+	"PUT /spacelets/:id":    FuzzUpdateSpacelet,
+	"GET /spacelet-tokens":  FuzzListSpaceletTokens,
+	"POST /spacelet-tokens": FuzzCreateSpaceletToken,
 }
 
 func TestEveryDecoderHasAFuzzTarget(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/kubespace/kubespace/pkg/access"
+	"github.com/kubespace/kubespace/pkg/httpapi"
 )
 
 // permissionTable states who may call each route, written by hand from API.md, the README and
@@ -81,6 +82,10 @@ var permissionTable = []permissionRule{
 	{"POST /pipeline-runs/:id/stages/:stage_id/retry", object(access.Editor), http.StatusOK},
 	{"POST /pipeline-runs/:id/stages/:stage_id/reexecute", object(access.Editor), http.StatusOK},
 
+	// Push webhooks: public, the provider's signature with the workspace's webhook secret is
+	// the authentication: the unsigned example is 401.
+	{"POST /webhooks/:provider/:id", public, http.StatusUnauthorized},
+
 	// Settings: secrets and image registries are "platform editor or above", reading included
 	// (their names and users say where the platform's credentials reach).
 	{"GET /secrets", platform(access.Editor), http.StatusOK},
@@ -116,4 +121,49 @@ var permissionTable = []permissionRule{
 	{"GET /clusters/:id/overview", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
 	{"GET /clusters/:id/resources/:resource", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
 	{"POST /clusters/:id/apply", kubernetesAPI(access.Viewer), http.StatusServiceUnavailable},
+
+	// Pipeline workspaces (the personas hold their target role in a target pipeline workspace
+	// too): viewers see it and its pipelines, editors edit pipelines, admins manage the
+	// workspace (repository, secret binding, webhook secret, deletion). Creating one is for
+	// platform editors (binding a secret uses it); the creator becomes its admin. The list
+	// shows the workspaces the caller holds a role in (all for platform viewers).
+	{"GET /pipeline-workspaces", signedIn, http.StatusOK},
+	{"POST /pipeline-workspaces", platform(access.Editor), http.StatusCreated},
+	{"GET /pipeline-workspaces/:id", object(access.Viewer), http.StatusOK},
+	{"PUT /pipeline-workspaces/:id", object(access.Admin), http.StatusOK},
+	{"DELETE /pipeline-workspaces/:id", object(access.Admin), http.StatusNoContent},
+	{"GET /pipeline-workspaces/:id/branches", object(access.Viewer), http.StatusOK},
+	{"GET /pipeline-workspaces/:id/webhook-secret", object(access.Admin), http.StatusOK},
+	{"POST /pipeline-workspaces/:id/webhook-secret", object(access.Admin), http.StatusOK},
+	{"GET /pipeline-workspaces/:id/pipelines", object(access.Viewer), http.StatusOK},
+	{"POST /pipeline-workspaces/:id/pipelines", object(access.Editor), http.StatusCreated},
+	{"POST /pipeline-workspaces/:id/pipelines/import", object(access.Editor), http.StatusCreated},
+	{"GET /pipelines/:id", object(access.Viewer), http.StatusOK},
+	{"PUT /pipelines/:id", object(access.Editor), http.StatusOK},
+	{"DELETE /pipelines/:id", object(access.Editor), http.StatusNoContent},
+	{"GET /pipelines/:id/export", object(access.Viewer), http.StatusOK},
+
+	// Spacelets: platform viewers see them, platform admins change them and mint registration
+	// tokens ("platform admins"). Plugins are for every signed-in user (editor forms).
+	{"GET /spacelets", platform(access.Viewer), http.StatusOK},
+	{"PUT /spacelets/:id", platform(access.Admin), http.StatusOK},
+	{"DELETE /spacelets/:id", platform(access.Admin), http.StatusNoContent},
+	{"GET /spacelet-tokens", platform(access.Admin), http.StatusOK},
+	{"POST /spacelet-tokens", platform(access.Admin), http.StatusCreated},
+	{"DELETE /spacelet-tokens/:id", platform(access.Admin), http.StatusNoContent},
+	{"GET /pipeline-plugins", signedIn, http.StatusOK},
+	// Job logs are for the viewers of the run's pipeline workspace.
+	{"GET /job-runs/:id/log", object(access.Viewer), http.StatusOK},
+	// The worker protocol admits spacelet credentials only, never users': the guard is public
+	// to user authentication and checks the protocol header first, which no persona sends.
+	{"POST /spacelet/register", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/heartbeat", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/next", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/jobs/:job/extend", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/jobs/:job/log", spaceletWorker, http.StatusBadRequest},
+	{"POST /spacelet/jobs/:job/done", spaceletWorker, http.StatusBadRequest},
+	{"GET /spacelet/jobs/:job/cancelled", spaceletWorker, http.StatusBadRequest},
 }
+
+// spaceletWorker is a worker protocol route: spacelet credentials (spacelets_test.go).
+var spaceletWorker = public.declares(httpapi.Requirement{Public: true, ScopeFrom: "spacelet"})

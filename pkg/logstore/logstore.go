@@ -161,3 +161,16 @@ func (s *Store) copy(ctx context.Context, jobID, offset int64, w io.Writer, flus
 		}
 	}
 }
+
+// Workspace returns the pipeline workspace of a job (whose viewers may read its log).
+func (s *Store) Workspace(ctx context.Context, jobID int64) (int64, error) {
+	j, err := s.d.Runs.GetJob(ctx, jobID)
+	if err != nil {
+		return 0, err
+	}
+	r, err := s.d.Runs.Get(ctx, j.RunID)
+	if err != nil {
+		return 0, err
+	}
+	return r.WorkspaceID, nil
+}

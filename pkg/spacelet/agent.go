@@ -174,14 +174,20 @@ func (a *Agent) Run(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		if errors.Is(err, protocol.ErrUnauthorized) || ctx.Err() != nil || strings.Contains(err.Error(), "no registration token") {
+		if ctx.Err() != nil {
+			return nil // stopped before it started
+		}
+		if errors.Is(err, protocol.ErrUnauthorized) || strings.Contains(err.Error(), "no registration token") {
 			return err
 		}
 		a.log.WarnContext(ctx, "registration failed; retrying", "error", err)
 		if !bo.wait(ctx) {
-			return ctx.Err()
+			return nil
 		}
 	}
+	// Work directories left by a spacelet that was killed mid-job belong to jobs the server has
+	// failed (or will, when their lease runs out).
+	_ = os.RemoveAll(filepath.Join(a.cfg.DataDir, "jobs"))
 	// jobsCtx outlives ctx by the shutdown grace: running jobs may finish.
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()

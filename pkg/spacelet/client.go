@@ -156,14 +156,13 @@ func (c *Client) Heartbeat(ctx context.Context, h protocol.Heartbeat) (*protocol
 	return &out, nil
 }
 
-// Next implements protocol.Peer: 204 means no job came within the poll.
+// Next implements protocol.Peer.
 func (c *Client) Next(ctx context.Context) (*protocol.Job, error) {
-	var out protocol.Job
-	status, err := c.call(ctx, http.MethodPost, protocol.PathNext, "", nil, &out)
-	if err != nil || status == http.StatusNoContent {
+	var out protocol.NextAnswer
+	if _, err := c.call(ctx, http.MethodPost, protocol.PathNext, "", nil, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return out.Job, nil
 }
 
 // Extend implements protocol.Peer.

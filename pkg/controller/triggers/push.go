@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -43,9 +44,10 @@ type PushResult struct {
 // per pipeline of the workspace that has a push trigger and whose branch rules match. Each
 // start is claimed on the branch's head state, so the poller — or another delivery of the same
 // commit — does not start it again. A failed start is logged and does not stop the others; the
-// error reports the first failure after all were tried.
-func (h *PushHandler) HandlePush(ctx context.Context, workspaceID int64, p *webhook.Push) (PushResult, error) {
-	res := PushResult{Started: map[int64]int64{}}
+// error reports the first failure after all were tried, and the delivery is then forgotten and
+// the failed claims released, so the provider's retry starts what failed (and only that).
+func (h *PushHandler) HandlePush(ctx context.Context, workspaceID int64, p *webhook.Push) (res PushResult, err error) {
+	res = PushResult{Started: map[int64]int64{}}
 	fresh, err := h.stores.Triggers.RecordDelivery(ctx, &store.WebhookDelivery{
 		WorkspaceID: workspaceID, DeliveryID: p.DeliveryID, Provider: p.Provider, ReceivedAt: h.now(),
 	})
@@ -56,14 +58,26 @@ func (h *PushHandler) HandlePush(ctx context.Context, workspaceID int64, p *webh
 		res.Duplicate = true
 		return res, nil
 	}
-	all, defs, err := definitions(ctx, h.stores.Pipelines, h.log)
+	defer func() {
+		if err == nil {
+			return
+		}
+		if ferr := h.stores.Triggers.ForgetDelivery(context.WithoutCancel(ctx), workspaceID, p.DeliveryID); ferr != nil {
+			h.log.ErrorContext(ctx, "forgetting a failed webhook delivery failed: a retry of it will start nothing", "delivery_id", p.DeliveryID, "error", ferr)
+		}
+	}()
+	all, err := workspacePipelines(ctx, h.stores.Pipelines, workspaceID)
 	if err != nil {
 		return res, err
 	}
 	var first error
-	for i, pl := range all {
-		d := defs[i]
-		if pl.WorkspaceID != workspaceID || d == nil || !hasPushTrigger(d) || !d.MatchesBranch(p.Branch) {
+	for _, pl := range all {
+		var d pipeline.Definition
+		if err := json.Unmarshal([]byte(pl.Definition), &d); err != nil {
+			h.log.WarnContext(ctx, "pipeline definition does not parse", "pipeline_id", pl.ID, "error", err)
+			continue
+		}
+		if !hasPushTrigger(&d) || !d.MatchesBranch(p.Branch) {
 			continue
 		}
 		res.Matched++
@@ -103,7 +117,41 @@ func (h *PushHandler) startOnHead(ctx context.Context, pipelineID int64, branch,
 	if !won {
 		return 0, nil // another controller or delivery claimed it
 	}
-	return h.starter.Start(ctx, pipelineID, req)
+	id, err := h.starter.Start(ctx, pipelineID, req)
+	if err != nil {
+		// Release the claim, so a retry (or the next poll) starts this commit. A row cannot go
+		// back to missing ("" matches only a missing row), so "no commit built" is releasedHead.
+		back := cur
+		if back == "" {
+			back = releasedHead
+		}
+		if _, rerr := h.stores.Triggers.SetState(context.WithoutCancel(ctx), pipelineID, key, commit, back); rerr != nil {
+			h.log.ErrorContext(ctx, "releasing a head claim failed", "pipeline_id", pipelineID, "branch", branch, "error", rerr)
+		}
+		return 0, err
+	}
+	return id, nil
+}
+
+// releasedHead is the head state of a branch whose first claimed commit failed to start: no
+// commit, but not a first sighting either (the poller starts the head it sees next).
+const releasedHead = "-"
+
+// workspacePipelines lists every pipeline of a workspace, page by page.
+func workspacePipelines(ctx context.Context, s store.Pipelines, workspaceID int64) ([]store.Pipeline, error) {
+	var out []store.Pipeline
+	opts := store.ListOptions{Limit: 500}
+	for {
+		page, err := s.List(ctx, workspaceID, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list pipelines of workspace %d: %w", workspaceID, err)
+		}
+		out = append(out, page.Items...)
+		if page.Continue == "" || len(page.Items) == 0 {
+			return out, nil
+		}
+		opts.Continue = page.Continue
+	}
 }
 
 func hasPushTrigger(d *pipeline.Definition) bool {

@@ -171,3 +171,25 @@ func (s *Service) Heartbeat(ctx context.Context, sp *store.Spacelet, h protocol.
 	}
 	return &protocol.HeartbeatResponse{Draining: sp.Draining}, nil
 }
+
+// LocalCredential gives the spacelet named name a fresh credential, creating the spacelet when
+// missing. The server's own spacelet (the embedded all-in-one mode) registers this way, without
+// a registration token; its previous credential stops working.
+func (s *Service) LocalCredential(ctx context.Context, name string) (string, error) {
+	if !nameRE.MatchString(name) {
+		return "", errs.Field("name", "must be 1-128 letters, digits, '.', '_' or '-'; got %q", name)
+	}
+	cred := newSecret(protocol.CredentialPrefix)
+	sp, err := s.d.Spacelets.GetByName(ctx, name)
+	switch {
+	case err == nil:
+		sp.CredentialHash = hash(cred)
+		err = s.d.Spacelets.Update(ctx, sp)
+	case errs.Is(err, errs.NotFound):
+		err = s.d.Spacelets.Create(ctx, &store.Spacelet{Name: name, Capacity: 1, Labels: "{}", CredentialHash: hash(cred)})
+	}
+	if err != nil {
+		return "", fmt.Errorf("local spacelet %q: %w", name, err)
+	}
+	return cred, nil
+}

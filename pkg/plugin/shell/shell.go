@@ -140,7 +140,7 @@ func (pl *Plugin) Run(ctx context.Context, job *plugin.Job) (map[string]string, 
 		logw = io.Discard
 	}
 	cmd.Stdout, cmd.Stderr = logw, logw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 	// A background process still holding the output pipe must not keep the job open once
 	// the script has ended; the group is killed right after anyway.
 	cmd.WaitDelay = waitDelay

@@ -22,3 +22,8 @@ const (
 	// CodeVersion (400): the server does not speak the request's protocol version.
 	CodeVersion = "protocol_version"
 )
+
+// NextAnswer answers a job poll (POST PathNext): Job is null when none came within the poll.
+type NextAnswer struct {
+	Job *Job `json:"job"`
+}
