@@ -1,0 +1,156 @@
+package systemtest
+
+import (
+	"encoding/base64"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kubespace/kubespace/internal/proctest"
+	"github.com/kubespace/kubespace/internal/testdeps"
+)
+
+// runView is the part of a run the tests read.
+type runView struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+	Stages []struct {
+		ID      int64             `json:"id"`
+		Status  string            `json:"status"`
+		Outputs map[string]string `json:"outputs"`
+		Jobs    []struct {
+			Status     string `json:"status"`
+			SpaceletID int64  `json:"spacelet_id"`
+		} `json:"jobs"`
+	} `json:"stages"`
+}
+
+// waitRun polls a run until it has status (failing after a minute).
+func waitRun(t *testing.T, c client, id int64, status string) runView {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var v runView
+		c.expect(t, http.StatusOK, http.MethodGet, path("/api/v1/pipeline-runs/%d", id), nil, &v)
+		if v.Status == status {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %d is %s (%s), not %s", id, v.Status, v.Reason, status)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// twoStagePipeline creates a custom workspace and a pipeline: two parallel shell jobs (one
+// writes an output variable, scheduled by label when label is set), then a manual stage with a
+// parameter whose job checks both.
+func twoStagePipeline(t *testing.T, c client, labels map[string]string) int64 {
+	t.Helper()
+	var ws idOnly
+	c.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces",
+		map[string]any{"name": "pws-" + strconv.FormatInt(time.Now().UnixNano(), 36), "type": "custom"}, &ws)
+	job := func(name, script string, sched map[string]any) map[string]any {
+		return map[string]any{"name": name, "plugin_key": "execute_shell", "params": map[string]any{"script": script}, "schedule": sched}
+	}
+	sched := map[string]any{}
+	if labels != nil {
+		sched["labels"] = labels
+	}
+	var p idOnly
+	c.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipeline-workspaces/%d/pipelines", ws.ID), map[string]any{
+		"name": "build-and-ship",
+		"stages": []any{
+			map[string]any{"name": "build", "trigger_mode": "auto", "jobs": []any{
+				job("compile", `echo "IMAGE=app:$PIPELINE_BUILD_NUMBER" >> "$PIPELINE_OUTPUT"`, sched),
+				job("lint", `echo linting`, map[string]any{}),
+			}},
+			map[string]any{"name": "ship", "trigger_mode": "manual", "custom_params": []any{map[string]any{"name": "TARGET", "default": "staging"}},
+				"jobs": []any{job("ship", `test "$IMAGE" = app:1 && test "$TARGET" = production`, map[string]any{})}},
+		},
+	}, &p)
+	return p.ID
+}
+
+// driveRun starts a run of pipeline p, waits for its manual stage, executes it with a
+// parameter and waits for the run to succeed.
+func driveRun(t *testing.T, c client, p int64) runView {
+	t.Helper()
+	var v runView
+	c.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipelines/%d/runs", p), map[string]any{}, &v)
+	v = waitRun(t, c, v.ID, "pause")
+	if v.Stages[0].Outputs["IMAGE"] != "app:1" {
+		t.Fatalf("the build stage's output did not arrive: %+v", v.Stages[0])
+	}
+	c.expect(t, http.StatusOK, http.MethodPost, path("/api/v1/pipeline-runs/%d/stages/%d/execute", v.ID, v.Stages[1].ID),
+		map[string]any{"params": map[string]string{"TARGET": "production"}}, nil)
+	return waitRun(t, c, v.ID, "ok")
+}
+
+// TestEmbeddedPipeline: the server alone (embedded database, in-process bus, controllers and
+// local spacelet inside) runs a pipeline of shell jobs defined through the API, with no other
+// setup.
+func TestEmbeddedPipeline(t *testing.T) {
+	s := proctest.StartServer(t, "server", map[string]string{"SETUP_TOKEN": "system-test-setup-token", "DATA_DIR": t.TempDir()})
+	client{url: s.URL}.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/setup", map[string]string{
+		"username": "admin", "password": password, "email": "admin@example.com", "setup_token": "system-test-setup-token"}, nil)
+	admin := login(t, s.URL, "admin", password)
+	driveRun(t, admin, twoStagePipeline(t, admin, nil))
+}
+
+// TestSeparateBinaries: a server, two controller-managers and two spacelets as separate
+// processes on MariaDB and Redis. A job asking for a label waits, saying why, until a spacelet
+// with that label registers; runs finish with both controller-managers running at once.
+func TestSeparateBinaries(t *testing.T) {
+	db := testdeps.MySQLDatabase(t)
+	host, port, _ := net.SplitHostPort(db.Addr)
+	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	shared := map[string]string{"MYSQL_HOST": host, "MYSQL_PORT": port, "MYSQL_USER": db.User, "MYSQL_PASSWORD": db.Passwd,
+		"MYSQL_DBNAME": db.DBName, "REDIS_ADDRESS": testdeps.RedisAddr(t), "SECRET_KEY": key}
+	env := func(extra map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range shared {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	s := proctest.StartServer(t, "server", env(map[string]string{"SETUP_TOKEN": "system-test-setup-token", "DATA_DIR": t.TempDir()}))
+	client{url: s.URL}.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/setup", map[string]string{
+		"username": "admin", "password": password, "email": "admin@example.com", "setup_token": "system-test-setup-token"}, nil)
+	admin := login(t, s.URL, "admin", password)
+	proctest.StartControllerManager(t, "controller-manager-1", env(nil))
+	proctest.StartControllerManager(t, "controller-manager-2", env(nil))
+
+	var tok struct {
+		Token string `json:"token"`
+	}
+	admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/spacelet-tokens", map[string]any{"name": "builders"}, &tok)
+	spacelet := func(name, labels string) {
+		proctest.Start(t, name, proctest.Binary(t, "spacelet"), proctest.Env(map[string]string{"SERVER_URL": s.URL,
+			"REGISTRATION_TOKEN": tok.Token, "DATA_DIR": t.TempDir(), "SPACELET_NAME": name, "LABELS": labels, "METRICS_PORT": "0"}))
+	}
+	spacelet("plain", "os=linux")
+
+	p := twoStagePipeline(t, admin, map[string]string{"pool": "build"})
+	var v runView
+	admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipelines/%d/runs", p), map[string]any{}, &v)
+	deadline := time.Now().Add(30 * time.Second)
+	for v.Reason != "job compile waits: no spacelet with labels pool=build is online" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run does not say why its job waits: %q", v.Reason)
+		}
+		time.Sleep(25 * time.Millisecond)
+		admin.expect(t, http.StatusOK, http.MethodGet, path("/api/v1/pipeline-runs/%d", v.ID), nil, &v)
+	}
+	spacelet("builder", "os=linux,pool=build")
+	v = waitRun(t, admin, v.ID, "pause")
+	admin.expect(t, http.StatusOK, http.MethodPost, path("/api/v1/pipeline-runs/%d/stages/%d/execute", v.ID, v.Stages[1].ID),
+		map[string]any{"params": map[string]string{"TARGET": "production"}}, nil)
+	waitRun(t, admin, v.ID, "ok")
+}
