@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +155,96 @@ func TestSeparateBinaries(t *testing.T) {
 	admin.expect(t, http.StatusOK, http.MethodPost, path("/api/v1/pipeline-runs/%d/stages/%d/execute", v.ID, v.Stages[1].ID),
 		map[string]any{"params": map[string]string{"TARGET": "production"}}, nil)
 	waitRun(t, admin, v.ID, "ok")
+}
+
+// TestRedisRestartAndTwoControllers: with two controller-managers running at once, 20 runs
+// started around a restart of Redis all finish, and every job ran exactly once (each execution
+// appends a line to a file the test counts).
+func TestRedisRestartAndTwoControllers(t *testing.T) {
+	redisPort := proctest.FreePort(t)
+	startRedis := func(name string) *proctest.Process {
+		p := proctest.Start(t, name, "redis-server", nil, "--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no")
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(redisPort))); err == nil {
+				_ = c.Close()
+				return p
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("redis did not start:\n%s", p.Output())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	redisProc := startRedis("redis")
+	db := testdeps.MySQLDatabase(t)
+	host, port, _ := net.SplitHostPort(db.Addr)
+	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	env := func(extra map[string]string) map[string]string {
+		out := map[string]string{"MYSQL_HOST": host, "MYSQL_PORT": port, "MYSQL_USER": db.User, "MYSQL_PASSWORD": db.Passwd,
+			"MYSQL_DBNAME": db.DBName, "REDIS_ADDRESS": net.JoinHostPort("127.0.0.1", strconv.Itoa(redisPort)), "SECRET_KEY": key,
+			"RUN_RESYNC": "1s"}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	s := proctest.StartServer(t, "server", env(map[string]string{"SETUP_TOKEN": "system-test-setup-token", "DATA_DIR": t.TempDir()}))
+	client{url: s.URL}.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/setup", map[string]string{
+		"username": "admin", "password": password, "email": "admin@example.com", "setup_token": "system-test-setup-token"}, nil)
+	admin := login(t, s.URL, "admin", password)
+	proctest.StartControllerManager(t, "controller-manager-1", env(nil))
+	proctest.StartControllerManager(t, "controller-manager-2", env(nil))
+	var tok struct {
+		Token string `json:"token"`
+	}
+	admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/spacelet-tokens", map[string]any{"name": "builders"}, &tok)
+	for _, name := range []string{"s1", "s2"} {
+		proctest.Start(t, name, proctest.Binary(t, "spacelet"), proctest.Env(map[string]string{"SERVER_URL": s.URL,
+			"REGISTRATION_TOKEN": tok.Token, "DATA_DIR": t.TempDir(), "SPACELET_NAME": name, "CAPACITY": "4", "METRICS_PORT": "0"}))
+	}
+
+	var ws, p idOnly
+	admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces", map[string]any{"name": "count", "type": "custom"}, &ws)
+	job := func(name string) map[string]any {
+		return map[string]any{"name": name, "plugin_key": "execute_shell",
+			"params": map[string]any{"script": `echo "$PIPELINE_BUILD_NUMBER ` + name + `" >> "$COUNT_FILE"`}}
+	}
+	admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipeline-workspaces/%d/pipelines", ws.ID), map[string]any{
+		"name": "count", "stages": []any{map[string]any{"name": "s", "jobs": []any{job("a"), job("b")}}}}, &p)
+	countFile := t.TempDir() + "/executions"
+	var ids []int64
+	start := func(n int) {
+		for i := 0; i < n; i++ {
+			var v runView
+			admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipelines/%d/runs", p.ID),
+				map[string]any{"params": map[string]string{"COUNT_FILE": countFile}}, &v)
+			ids = append(ids, v.ID)
+		}
+	}
+	start(10)
+	redisProc.Kill()
+	time.Sleep(500 * time.Millisecond)
+	startRedis("redis-again")
+	start(10)
+	for _, id := range ids {
+		waitRun(t, admin, id, "ok")
+	}
+	data, err := os.ReadFile(countFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		seen[line]++
+	}
+	if len(seen) != 40 {
+		t.Fatalf("%d distinct job executions, want 40: %v", len(seen), seen)
+	}
+	for line, n := range seen {
+		if n != 1 {
+			t.Fatalf("job %q ran %d times", line, n)
+		}
+	}
 }
