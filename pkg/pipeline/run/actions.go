@@ -125,6 +125,9 @@ func (s *Service) Execute(ctx context.Context, runID, stageID int64, params map[
 		if sr.Status != store.StatusPause {
 			return errs.Conflictf("stage %s is %s: only a paused stage can be executed", sr.Name, sr.Status)
 		}
+		if r := &st.d.Run; r.Status != store.StatusPause {
+			return errs.Conflictf("run #%d is %s: it no longer waits for stage %s", r.BuildNumber, r.Status, sr.Name)
+		}
 		p, err := stageParams(st.d, i, params)
 		if err != nil {
 			return err
@@ -186,6 +189,9 @@ func (s *Service) Retry(ctx context.Context, runID, stageID int64, _ string) (*R
 		if sr.Status != store.StatusError && sr.Status != store.StatusCanceled {
 			return errs.Conflictf("stage %s is %s: only a failed or canceled stage can be retried", sr.Name, sr.Status)
 		}
+		if err := earlierSucceeded(st.d, i); err != nil {
+			return err
+		}
 		for k := range st.d.Jobs[i] {
 			j := &st.d.Jobs[i][k]
 			if j.Status == store.StatusOK {
@@ -224,6 +230,9 @@ func (s *Service) Reexecute(ctx context.Context, runID, stageID int64, params ma
 		}
 		if !store.Terminal(sr.Status) {
 			return errs.Conflictf("stage %s never ran (%s): only a finished stage can be re-executed", sr.Name, sr.Status)
+		}
+		if err := earlierSucceeded(st.d, i); err != nil {
+			return err
 		}
 		p, err := stageParams(st.d, i, params)
 		if err != nil {
@@ -269,4 +278,15 @@ func (st *step) reopenRun(reason string) error {
 	r := &st.d.Run
 	r.Status, r.Reason, r.FinishedAt = store.StatusDoing, reason, nil
 	return st.saveRun("Status", "Reason", "FinishedAt")
+}
+
+// earlierSucceeded refuses to run stage i again while a stage before it has not succeeded: the
+// run would stop at that one at once.
+func earlierSucceeded(d *store.RunDetail, i int) error {
+	for k := 0; k < i; k++ {
+		if st := d.Stages[k]; st.Status != store.StatusOK {
+			return errs.Conflictf("stage %s, before %s, is %s: run it again first", st.Name, d.Stages[i].Name, st.Status)
+		}
+	}
+	return nil
 }
