@@ -171,7 +171,12 @@ func (st *step) requestCancel(user string) error {
 		return errs.Conflictf("run #%d is already %s", r.BuildNumber, r.Status)
 	}
 	r.Status, r.Reason = store.StatusCancel, truncate("canceled by "+user, 1024)
-	return st.saveRun("Status", "Reason")
+	if err := st.saveRun("Status", "Reason"); err != nil {
+		return err
+	}
+	// Carried out at once rather than on the controller's next look: running jobs are told to
+	// stop now, and a run with nothing running is canceled in this same step.
+	return st.cancel()
 }
 
 // Retry runs a failed or canceled stage's unsuccessful jobs again (successful ones keep their
