@@ -101,6 +101,28 @@ func TestEmbeddedPipeline(t *testing.T) {
 		"username": "admin", "password": password, "email": "admin@example.com", "setup_token": "system-test-setup-token"}, nil)
 	admin := login(t, s.URL, "admin", password)
 	driveRun(t, admin, twoStagePipeline(t, admin, nil))
+
+	// Cancel mid-job: the running job is stopped and the run ends canceled.
+	var ws, p idOnly
+	admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces", map[string]any{"name": "slow", "type": "custom"}, &ws)
+	admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipeline-workspaces/%d/pipelines", ws.ID), map[string]any{
+		"name": "slow", "stages": []any{map[string]any{"name": "s", "jobs": []any{map[string]any{"name": "sleep",
+			"plugin_key": "execute_shell", "params": map[string]any{"script": "sleep 300"}}}}}}, &p)
+	var v runView
+	admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipelines/%d/runs", p.ID), map[string]any{}, &v)
+	deadline := time.Now().Add(60 * time.Second)
+	for len(v.Stages) == 0 || v.Stages[0].Jobs[0].Status != "doing" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the job never started: %+v", v)
+		}
+		time.Sleep(25 * time.Millisecond)
+		admin.expect(t, http.StatusOK, http.MethodGet, path("/api/v1/pipeline-runs/%d", v.ID), nil, &v)
+	}
+	admin.expect(t, http.StatusOK, http.MethodPost, path("/api/v1/pipeline-runs/%d/cancel", v.ID), nil, nil)
+	v = waitRun(t, admin, v.ID, "canceled")
+	if st := v.Stages[0].Jobs[0].Status; st != "canceled" {
+		t.Fatalf("the job is %s, not canceled", st)
+	}
 }
 
 // TestSeparateBinaries: a server, two controller-managers and two spacelets as separate
