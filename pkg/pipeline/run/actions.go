@@ -40,7 +40,9 @@ func (s *Service) act(ctx context.Context, runID int64, mutate func(st *step) er
 			}
 			return mutate(&step{s: s, ctx: ctx, d: d, now: s.d.Now().UTC(), fx: fx})
 		})
-		if errors.Is(err, errStale) && attempt < actionAttempts {
+		// A lost race, or a transaction the database rolled back (a deadlock with a controller
+		// writing the same rows in another order): read again and redo.
+		if (errors.Is(err, errStale) || errs.Is(err, errs.Unavailable)) && attempt < actionAttempts {
 			continue
 		}
 		if errors.Is(err, errStale) {
