@@ -6,11 +6,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -23,11 +26,15 @@ import (
 
 	"github.com/kubespace/kubespace/internal/controllerapp"
 	"github.com/kubespace/kubespace/pkg/config"
+	"github.com/kubespace/kubespace/pkg/controller/triggers"
 	"github.com/kubespace/kubespace/pkg/eventbus"
 	"github.com/kubespace/kubespace/pkg/eventbus/membus"
 	"github.com/kubespace/kubespace/pkg/eventbus/redisbus"
 	"github.com/kubespace/kubespace/pkg/events"
 	"github.com/kubespace/kubespace/pkg/pipeline/run"
+	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
+	"github.com/kubespace/kubespace/pkg/secretbox"
+	"github.com/kubespace/kubespace/pkg/settings"
 	"github.com/kubespace/kubespace/pkg/store/database"
 )
 
@@ -71,7 +78,19 @@ func serve(ctx context.Context, args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st := db.Store()
 	pub := events.NewPublisher(bus)
-	runs := run.New(run.Deps{Store: st, Bus: bus, Events: pub, Log: log})
+	// The workspace service reads repositories (commits of triggered runs, branch heads for cron
+	// and polling); their credentials need the secret key.
+	var commits run.Commits
+	var branches triggers.Branches
+	if box, err := secretBox(cfg); err != nil {
+		return err
+	} else if box == nil {
+		log.Warn("no secret key (SECRET_KEY, SECRET_KEY_FILE or DATA_DIR/secret.key): runs of code pipelines cannot be started by triggers here")
+	} else {
+		ws := workspace.New(workspace.Deps{Store: st, Box: box, Secrets: settings.NewSecrets(st.Secrets, box), Log: log})
+		commits, branches = controllerapp.Commits(ws), controllerapp.Branches(ws)
+	}
+	runs := run.New(run.Deps{Store: st, Bus: bus, Events: pub, Commits: commits, Log: log})
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.MetricsAddress, strconv.Itoa(cfg.MetricsPort)))
 	if err != nil {
@@ -84,12 +103,29 @@ func serve(ctx context.Context, args []string) error {
 	})
 	g.Go(func() error {
 		return controllerapp.Run(gctx, controllerapp.Parts{Store: st, Bus: bus, Runs: runs, Events: pub, Registry: reg, Log: log,
-			Workers: cfg.Workers, Resync: cfg.Resync})
+			Workers: cfg.Workers, Resync: cfg.Resync, Branches: branches})
 	})
 	log.Info("controller-manager started", "metrics_port", cfg.MetricsPort, "version", version)
 	err = g.Wait()
 	log.Info("controller-manager stopped")
 	return err
+}
+
+// secretBox opens the configured key, or in the embedded mode the server's key file (nil when
+// there is none).
+func secretBox(cfg *config.ControllerManager) (*secretbox.Box, error) {
+	key := cfg.SecretKey
+	if key == nil && cfg.Embedded() {
+		k, err := secretbox.ReadKeyFile(filepath.Join(cfg.DataDir, "secret.key"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("DATA_DIR secret.key: %w", err)
+		}
+		key = k
+	}
+	if key == nil {
+		return nil, nil
+	}
+	return secretbox.New(key)
 }
 
 func openDatabase(ctx context.Context, cfg *config.ControllerManager, log *slog.Logger) (*database.DB, error) {

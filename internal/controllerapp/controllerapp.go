@@ -1,4 +1,4 @@
-// Package controllerapp runs KubeSpace's controllers — pipeline runs, spacelet health, and
+// Package controllerapp runs KubeSpace's controllers — pipeline runs, triggers, spacelet health, and
 // whatever further controllers the caller adds — under one context. The controller-manager
 // binary runs it on its own; the server runs the same code in-process when RUN_CONTROLLERS is on
 // (the embedded all-in-one), so both modes share every code path.
@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubespace/kubespace/pkg/controller/runs"
 	"github.com/kubespace/kubespace/pkg/controller/spacelets"
+	"github.com/kubespace/kubespace/pkg/controller/triggers"
 	"github.com/kubespace/kubespace/pkg/eventbus"
 	"github.com/kubespace/kubespace/pkg/events"
 	"github.com/kubespace/kubespace/pkg/pipeline/run"
@@ -35,6 +36,11 @@ type Parts struct {
 	// Workers and Resync tune the runs controller (zero: its defaults).
 	Workers int
 	Resync  time.Duration
+	// Branches reads branch heads for the cron and polling triggers of code pipelines (nil:
+	// those are skipped; Branches(workspaceService) provides it).
+	Branches triggers.Branches
+	// Triggers tunes the cron, polling and chaining triggers (zero: their defaults).
+	Triggers triggers.Config
 	// More are further controllers (triggers, log retention, ...), each running until ctx ends.
 	More []func(ctx context.Context) error
 }
@@ -53,9 +59,16 @@ func Run(ctx context.Context, p Parts) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return rc.Run(gctx) })
 	g.Go(func() error { return sc.Run(gctx) })
+	tcfg := p.Triggers
+	if tcfg.Log == nil {
+		tcfg.Log = log.With("controller", "triggers")
+	}
+	tc := triggers.New(triggers.Stores{Pipelines: p.Store.Pipelines, Runs: p.Store.PipelineRuns, Triggers: p.Store.Triggers},
+		Starter(p.Runs, p.Store), p.Branches, p.Bus, tcfg)
+	g.Go(func() error { return tc.Run(gctx) })
 	for _, more := range p.More {
 		g.Go(func() error { return more(gctx) })
 	}
-	log.InfoContext(ctx, "controllers started", "controllers", 2+len(p.More))
+	log.InfoContext(ctx, "controllers started", "controllers", 3+len(p.More))
 	return g.Wait()
 }

@@ -66,7 +66,10 @@ type Route struct {
 	// These are the only routes a cluster-limited API token (minted with a kubeconfig) may
 	// call, and only for its own cluster; the guards enforce it (guard.go, signedIn).
 	KubernetesAPI bool
-	Handler       Handler
+	// SelfAuthenticated marks a public route that authenticates the caller itself (a webhook
+	// signature) and answers 401 when that fails.
+	SelfAuthenticated bool
+	Handler           Handler
 }
 
 // Deps are the services the API fronts.
@@ -98,6 +101,8 @@ type Deps struct {
 	ServingCA []byte
 	// Console serves the embedded web console for paths outside the API (nil: none).
 	Console http.Handler
+	// Webhooks receive push webhooks (nil: 503).
+	Webhooks *WebhookServices
 
 	// PipelineWorkspaces manages pipeline workspaces and their pipelines.
 	PipelineWorkspaces *workspace.Service
@@ -155,6 +160,7 @@ func New(deps Deps) (*API, error) {
 	a.registerClusters()
 	a.registerResources()
 	a.registerEvents()
+	a.registerWebhooks()
 	a.registerPipelines()
 	a.registerSpaceletProtocol()
 	a.registerSpaceletAdmin()

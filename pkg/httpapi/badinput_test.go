@@ -323,6 +323,8 @@ func badEnums(t *testing.T, admin *apitest.Client) {
 		{http.MethodPost, "/role-bindings", map[string]any{"user_id": 1, "scope": "galaxy", "scope_id": 0, "role": "viewer"}, "scope"},
 		{http.MethodPost, "/secrets", map[string]any{"name": "e", "type": "magic", "token": "x"}, "type"},
 		{http.MethodPut, "/secrets/:id", map[string]any{"type": "magic"}, "type"},
+		{http.MethodPost, "/pipeline-workspaces", map[string]any{"name": "e", "type": "svn"}, "type"},
+		{http.MethodPost, "/pipeline-workspaces", map[string]any{"type": "code", "code_url": "https://h/x.git", "code_provider": "svn"}, "code_provider"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path+" "+tc.field, func(t *testing.T) {

@@ -93,6 +93,8 @@ func (a *API) operation(r *Route, method string, doc *openapi3.T, schemaFor func
 			schema := openapi3.NewInt64Schema().WithMin(1)
 			if m[0][0] == '*' {
 				schema = openapi3.NewStringSchema() // the rest of the path, slashes included
+			} else if m[1] != "id" && !strings.HasSuffix(m[1], "_id") {
+				schema = openapi3.NewStringSchema() // a name: a resource, a provider, an action
 			}
 			op.AddParameter(openapi3.NewPathParameter(m[1]).WithSchema(schema))
 		}
@@ -188,6 +190,8 @@ func errorStatuses(r *Route, method string, req Requirement) []int {
 	st := []int{http.StatusBadRequest, http.StatusInternalServerError}
 	if !req.Public {
 		st = append(st, http.StatusUnauthorized, http.StatusForbidden)
+	} else if r.SelfAuthenticated {
+		st = append(st, http.StatusUnauthorized)
 	}
 	if strings.Contains(r.Path, ":") || req.ScopeFrom == "request" {
 		st = append(st, http.StatusNotFound)

@@ -71,6 +71,10 @@ var permissionTable = []permissionRule{
 	// pipeline workspace, and the spacelets topic needs platform admin (a handler check).
 	{"GET /events", signedIn, http.StatusOK},
 
+	// Push webhooks: public, the provider's signature with the workspace's webhook secret is
+	// the authentication. Not wired in the test server: 503 (wired, the unsigned example is 401).
+	{"POST /webhooks/:provider/:id", public, http.StatusServiceUnavailable},
+
 	// Settings: secrets and image registries are "platform editor or above", reading included
 	// (their names and users say where the platform's credentials reach).
 	{"GET /secrets", platform(access.Editor), http.StatusOK},

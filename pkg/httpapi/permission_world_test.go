@@ -159,6 +159,8 @@ var pathFixtures = map[string]func(t *testing.T, w *permWorld, c *caller, target
 	"/clusters/:id/overview":            targetPath("/clusters/%d/overview"),
 	"/clusters/:id/resources/:resource": targetPath("/clusters/%d/resources/pods"),
 	"/clusters/:id/apply":               targetPath("/clusters/%d/apply"),
+	// Any pipeline workspace id: the signature, not the caller, decides.
+	"/webhooks/:provider/:id": func(*testing.T, *permWorld, *caller, int64) string { return "/webhooks/github/1" },
 	// Spacelets (spacelets_test.go).
 	"/spacelets/:id":                spaceletPathFixture,
 	"/spacelet-tokens/:id":          spaceletTokenPathFixture,

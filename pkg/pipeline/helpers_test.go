@@ -57,7 +57,9 @@ func TestParseSchedule(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), s.Next(from).UTC())
 
-	for _, bad := range []string{"", "* * *", "TZ=UTC * * * * *", "0 0 31 2 *", "@yearly2"} {
+	_, err = pipeline.ParseSchedule("@every 5m", "")
+	require.NoError(t, err)
+	for _, bad := range []string{"", "* * *", "TZ=UTC * * * * *", "0 0 31 2 *", "@yearly2", "@every 10s"} {
 		_, err := pipeline.ParseSchedule(bad, "")
 		require.Error(t, err, bad)
 	}

@@ -32,6 +32,11 @@ func ParseSchedule(expr, tz string) (cron.Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("is not a valid cron expression (minute hour day-of-month month day-of-week): %v", err)
 	}
+	if every, ok := s.(cron.ConstantDelaySchedule); ok && every.Delay < time.Minute {
+		// Triggers are checked every few seconds and each fire is a whole run: a cron trigger
+		// is for minutes and more, like the 5-field expressions.
+		return nil, fmt.Errorf("must fire at most once a minute (@every 1m or more)")
+	}
 	if spec, ok := s.(*cron.SpecSchedule); ok {
 		spec.Location = loc
 		// A spec that can never fire (February 30th) makes Next search for years and return

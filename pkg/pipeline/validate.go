@@ -26,7 +26,9 @@ const (
 	MaxParamsPerStage = 50
 	MaxPatternLen     = 256
 	MaxParamsBytes    = 64 << 10
-	MaxLabels         = 20
+	// MaxParamDefaultBytes bounds a parameter's default (it becomes an environment variable).
+	MaxParamDefaultBytes = 4 << 10
+	MaxLabels            = 20
 	// MaxTimeoutSeconds is a day; 0 means the default timeout of the run controller.
 	MaxTimeoutSeconds = 24 * 60 * 60
 	MaxRetries        = 10
@@ -265,8 +267,11 @@ func checkParams(f errs.Fields, at string, params []Param) {
 		if utf8.RuneCountInString(p.Description) > MaxDescriptionLen {
 			f.Add(pat+".description", "must be at most %d characters", MaxDescriptionLen)
 		}
-		if strings.IndexByte(p.Default, 0) >= 0 {
+		switch {
+		case strings.IndexByte(p.Default, 0) >= 0:
 			f.Add(pat+".default", "must not contain NUL bytes")
+		case len(p.Default) > MaxParamDefaultBytes:
+			f.Add(pat+".default", "must be at most %d bytes", MaxParamDefaultBytes)
 		}
 	}
 }

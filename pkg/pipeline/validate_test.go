@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -110,6 +111,8 @@ func TestValidateReportsFields(t *testing.T) {
 		{"negative timeout", func(d *pipeline.Definition) { d.Stages[0].Jobs[0].TimeoutSeconds = -1 }, "stages[0].jobs[0].timeout_seconds", "between 0"},
 		{"too many retries", func(d *pipeline.Definition) { d.Stages[0].Jobs[0].Retries = 11 }, "stages[0].jobs[0].retries", "between 0 and 10"},
 		{"param name", func(d *pipeline.Definition) { d.Stages[1].CustomParams[0].Name = "1X" }, "stages[1].custom_params[0].name", "variable name"},
+		{"long default", func(d *pipeline.Definition) { d.Stages[1].CustomParams[0].Default = strings.Repeat("x", 5000) }, "stages[1].custom_params[0].default", "at most 4096"},
+		{"every second", func(d *pipeline.Definition) { d.Triggers[0].Schedule = "@every 1s" }, "triggers[0].schedule", "once a minute"},
 		{"reserved param", func(d *pipeline.Definition) { d.Stages[1].CustomParams[0].Name = "PIPELINE_BUILD_NUMBER" }, "stages[1].custom_params[0].name", "reserved"},
 		{"duplicate param", func(d *pipeline.Definition) {
 			d.Stages[1].CustomParams = append(d.Stages[1].CustomParams, d.Stages[1].CustomParams[0])

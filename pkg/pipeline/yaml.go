@@ -208,8 +208,8 @@ func scalar(n *yaml.Node) (any, error) {
 }
 
 // ExportYAML writes a definition as YAML: fields in the order of the types, params in the
-// order they were written, multi-line strings (scripts) as literal blocks. ImportYAML reads it
-// back to the same definition.
+// order they were written, multi-line strings (scripts) as literal blocks, empty fields left
+// out. ImportYAML reads it back to the same definition.
 func ExportYAML(d *Definition) ([]byte, error) {
 	b, err := json.Marshal(d)
 	if err != nil {
@@ -233,9 +233,23 @@ func ExportYAML(d *Definition) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// jsonNode reads one JSON value from a token stream as a YAML node, keeping key order. Null
+// emptyNode reports whether a member can be left out of the YAML and read back the same: null,
+// "" and {} (the zero values of the definition's fields).
+func emptyNode(n *yaml.Node) bool {
+	switch {
+	case n.Tag == "!!null":
+		return true
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == "":
+		return true
+	case n.Kind == yaml.MappingNode && len(n.Content) == 0:
+		return true
+	}
+	return false
+}
+
+// jsonNode reads one JSON value from a token stream as a YAML node, keeping key order. Empty
 // members of the definition are dropped (absent reads back the same), but never inside a job's
-// params (inParams), where a plugin may tell null from absent.
+// params (inParams), where a plugin may tell null or "" from absent.
 func jsonNode(dec *json.Decoder, inParams bool) (*yaml.Node, error) {
 	tok, err := dec.Token()
 	if err != nil {
@@ -255,7 +269,7 @@ func jsonNode(dec *json.Decoder, inParams bool) (*yaml.Node, error) {
 				if err != nil {
 					return nil, err
 				}
-				if v.Tag == "!!null" && !inParams {
+				if !inParams && kt != "params" && emptyNode(v) {
 					continue
 				}
 				k := &yaml.Node{}

@@ -24,7 +24,7 @@ func finishedRun(t *testing.T, s store.Store, p *store.Pipeline, n int64, status
 func TestChainingStartsOncePerSuccessfulRun(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "custom")
+		ws := codeWorkspace(t, s, "custom")
 		build := newPipeline(t, s, ws.ID, "build", pipeline.Definition{})
 		deploy := newPipeline(t, s, ws.ID, "deploy", pipeline.Definition{Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPipeline, PipelineID: build.ID}}})
 		newPipeline(t, s, ws.ID, "unrelated", pipeline.Definition{})
@@ -64,7 +64,7 @@ func TestChainingStartsOncePerSuccessfulRun(t *testing.T) {
 // chained pipeline.
 func TestRunLoopChainsOnNudge(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
-		ws := workspace(t, s, "custom")
+		ws := codeWorkspace(t, s, "custom")
 		build := newPipeline(t, s, ws.ID, "build", pipeline.Definition{})
 		deploy := newPipeline(t, s, ws.ID, "deploy", pipeline.Definition{Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPipeline, PipelineID: build.ID}}})
 		bus := membus.New(membus.Options{})

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/util/workqueue"
 
@@ -22,6 +23,11 @@ type Config struct {
 	// ChainResync is how often the latest runs of chained pipelines are re-examined (30s),
 	// covering a lost run nudge.
 	ChainResync time.Duration
+	// DeliveryRetention is how long webhook delivery ids are remembered (7 days): a provider
+	// redelivering later than that would start the push again.
+	DeliveryRetention time.Duration
+	// Metrics receives the counts of runs started (nil: none).
+	Metrics prometheus.Registerer
 	// Now is the clock (time.Now).
 	Now func() time.Time
 	Log *slog.Logger
@@ -36,6 +42,9 @@ func (c *Config) defaults() {
 	}
 	if c.ChainResync <= 0 {
 		c.ChainResync = 30 * time.Second
+	}
+	if c.DeliveryRetention <= 0 {
+		c.DeliveryRetention = 7 * 24 * time.Hour
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -61,6 +70,7 @@ type Controller struct {
 // are skipped with a log line); bus may be nil (then chaining relies on its resync alone).
 func New(stores Stores, starter Starter, branches Branches, bus eventbus.Bus, cfg Config) *Controller {
 	cfg.defaults()
+	starter = Instrument(starter, cfg.Metrics)
 	ph := NewPushHandler(stores, starter, cfg.Log)
 	ph.now = cfg.Now
 	return &Controller{stores: stores, starter: starter, branches: branches, bus: bus, push: ph, cfg: cfg, cron: cronCache{}}
@@ -75,6 +85,10 @@ func (c *Controller) Run(ctx context.Context) error {
 	})
 	g.Go(func() error {
 		every(ctx, c.cfg.PollInterval, func() { c.PollOnce(ctx) })
+		return nil
+	})
+	g.Go(func() error {
+		every(ctx, time.Hour, func() { c.PruneDeliveries(ctx) })
 		return nil
 	})
 	// Chaining: run nudges enqueue run ids; a resync re-examines the latest runs. The queue
@@ -115,6 +129,16 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 	})
 	return g.Wait()
+}
+
+// PruneDeliveries forgets webhook deliveries older than the retention.
+func (c *Controller) PruneDeliveries(ctx context.Context) {
+	n, err := c.stores.Triggers.DeleteDeliveriesBefore(ctx, c.cfg.Now().Add(-c.cfg.DeliveryRetention))
+	if err != nil {
+		c.cfg.Log.WarnContext(ctx, "pruning webhook deliveries failed", "error", err)
+	} else if n > 0 {
+		c.cfg.Log.InfoContext(ctx, "webhook deliveries pruned", "count", n)
+	}
 }
 
 // every calls fn at once and then every d until ctx ends.

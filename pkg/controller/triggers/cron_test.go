@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubespace/kubespace/pkg/controller/triggers"
@@ -15,7 +16,7 @@ import (
 func TestCronMissedTicksRunOnceAndReplicasFireOnce(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "custom")
+		ws := codeWorkspace(t, s, "custom")
 		p := newPipeline(t, s, ws.ID, "nightly", pipeline.Definition{
 			Triggers: []pipeline.Trigger{{Type: pipeline.TriggerCron, Schedule: "0 * * * *", TimeZone: "Asia/Shanghai"}},
 		})
@@ -56,7 +57,7 @@ func TestCronMissedTicksRunOnceAndReplicasFireOnce(t *testing.T) {
 func TestCronEditedScheduleRestartsCounting(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "custom")
+		ws := codeWorkspace(t, s, "custom")
 		p := newPipeline(t, s, ws.ID, "nightly", pipeline.Definition{
 			Triggers: []pipeline.Trigger{{Type: pipeline.TriggerCron, Schedule: "0 * * * *"}},
 		})
@@ -82,7 +83,7 @@ func TestCronEditedScheduleRestartsCounting(t *testing.T) {
 func TestCronOfCodePipelineBuildsNewestMatchingBranch(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "shop")
+		ws := codeWorkspace(t, s, "shop")
 		p := newPipeline(t, s, ws.ID, "branches", pipeline.Definition{
 			Sources:  code(exclude("main")),
 			Triggers: []pipeline.Trigger{{Type: pipeline.TriggerCron, Schedule: "*/5 * * * *"}},
@@ -102,4 +103,41 @@ func TestCronOfCodePipelineBuildsNewestMatchingBranch(t *testing.T) {
 		c.CronOnce(ctx)
 		require.Equal(t, []start{{p.ID, triggers.StartRequest{Trigger: store.TriggerCron, Branch: "feat-b", Commit: "ccccccc"}}}, st.list())
 	})
+}
+
+func TestInstrumentCountsStarts(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		ws := codeWorkspace(t, s, "custom")
+		newPipeline(t, s, ws.ID, "nightly", pipeline.Definition{Triggers: []pipeline.Trigger{{Type: pipeline.TriggerCron, Schedule: "@hourly"}}})
+		reg := prometheus.NewRegistry()
+		clk := &clock{t: time.Date(2026, 6, 1, 10, 30, 0, 0, time.UTC)}
+		c := triggers.New(stores(s), &starts{}, nil, nil, triggers.Config{Now: clk.Now, Metrics: reg})
+		c.CronOnce(ctx)
+		clk.set(time.Date(2026, 6, 1, 11, 0, 0, 0, time.UTC))
+		c.CronOnce(ctx)
+		// A second controller on the same registry shares the counters.
+		triggers.New(stores(s), &starts{}, nil, nil, triggers.Config{Metrics: reg})
+		require.Equal(t, 1.0, counterValue(t, reg, "kubespace_pipeline_trigger_runs_started_total", "cron"))
+	})
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name, trigger string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "trigger" && l.GetValue() == trigger {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{trigger=%q}", name, trigger)
+	return 0
 }

@@ -91,7 +91,7 @@ func (h *heads) set(ws int64, bs ...triggers.Branch) {
 	h.by[ws] = bs
 }
 
-func workspace(t *testing.T, s store.Store, name string) *store.PipelineWorkspace {
+func codeWorkspace(t *testing.T, s store.Store, name string) *store.PipelineWorkspace {
 	t.Helper()
 	w := &store.PipelineWorkspace{Name: name, Type: store.WorkspaceCode, CodeProvider: "git", CodeURL: "https://git.example/" + name + ".git"}
 	require.NoError(t, s.PipelineWorkspaces.Create(t.Context(), w))

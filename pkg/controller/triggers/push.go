@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -56,14 +57,18 @@ func (h *PushHandler) HandlePush(ctx context.Context, workspaceID int64, p *webh
 		res.Duplicate = true
 		return res, nil
 	}
-	all, defs, err := definitions(ctx, h.stores.Pipelines, h.log)
+	all, err := workspacePipelines(ctx, h.stores.Pipelines, workspaceID)
 	if err != nil {
 		return res, err
 	}
 	var first error
-	for i, pl := range all {
-		d := defs[i]
-		if pl.WorkspaceID != workspaceID || d == nil || !hasPushTrigger(d) || !d.MatchesBranch(p.Branch) {
+	for _, pl := range all {
+		var d pipeline.Definition
+		if err := json.Unmarshal([]byte(pl.Definition), &d); err != nil {
+			h.log.WarnContext(ctx, "pipeline definition does not parse", "pipeline_id", pl.ID, "error", err)
+			continue
+		}
+		if !hasPushTrigger(&d) || !d.MatchesBranch(p.Branch) {
 			continue
 		}
 		res.Matched++
@@ -104,6 +109,23 @@ func (h *PushHandler) startOnHead(ctx context.Context, pipelineID int64, branch,
 		return 0, nil // another controller or delivery claimed it
 	}
 	return h.starter.Start(ctx, pipelineID, req)
+}
+
+// workspacePipelines lists every pipeline of a workspace, page by page.
+func workspacePipelines(ctx context.Context, s store.Pipelines, workspaceID int64) ([]store.Pipeline, error) {
+	var out []store.Pipeline
+	opts := store.ListOptions{Limit: 500}
+	for {
+		page, err := s.List(ctx, workspaceID, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list pipelines of workspace %d: %w", workspaceID, err)
+		}
+		out = append(out, page.Items...)
+		if page.Continue == "" || len(page.Items) == 0 {
+			return out, nil
+		}
+		opts.Continue = page.Continue
+	}
 }
 
 func hasPushTrigger(d *pipeline.Definition) bool {

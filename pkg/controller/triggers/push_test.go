@@ -3,6 +3,7 @@ package triggers_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -15,8 +16,8 @@ import (
 func TestPushStartsEachMatchingPipelineOnce(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "shop")
-		other := workspace(t, s, "other")
+		ws := codeWorkspace(t, s, "shop")
+		other := codeWorkspace(t, s, "other")
 		push := []pipeline.Trigger{{Type: pipeline.TriggerPush}}
 		trunk := newPipeline(t, s, ws.ID, "trunk", pipeline.Definition{Sources: code(exact("main")), Triggers: push})
 		all := newPipeline(t, s, ws.ID, "all", pipeline.Definition{Sources: code(), Triggers: push})
@@ -63,7 +64,7 @@ func TestPushStartsEachMatchingPipelineOnce(t *testing.T) {
 
 func TestPushReportsStartFailure(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
-		ws := workspace(t, s, "shop")
+		ws := codeWorkspace(t, s, "shop")
 		newPipeline(t, s, ws.ID, "all", pipeline.Definition{Sources: code(), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}}})
 		st := &starts{fail: errors.New("database down")}
 		_, err := triggers.NewPushHandler(stores(s), st, nil).HandlePush(t.Context(), ws.ID, &webhook.Push{DeliveryID: "x", Branch: "main", Commit: "abcdef1"})
@@ -74,7 +75,7 @@ func TestPushReportsStartFailure(t *testing.T) {
 func TestPollingStartsNewCommitsOnceAndAgreesWithWebhooks(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
-		ws := workspace(t, s, "shop")
+		ws := codeWorkspace(t, s, "shop")
 		polled := newPipeline(t, s, ws.ID, "polled", pipeline.Definition{Sources: code(exact("main"), exact("dev")), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush, Poll: true}}})
 		newPipeline(t, s, ws.ID, "webhook only", pipeline.Definition{Sources: code(), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}}})
 		h := &heads{}
@@ -105,5 +106,26 @@ func TestPollingStartsNewCommitsOnceAndAgreesWithWebhooks(t *testing.T) {
 		h.set(ws.ID, triggers.Branch{Name: "main", Commit: "a2"}, triggers.Branch{Name: "dev", Commit: "d2"})
 		a.PollOnce(ctx)
 		require.Equal(t, n, st.count())
+	})
+}
+
+func TestPruneDeliveriesForgetsOldOnes(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		ws := codeWorkspace(t, s, "shop")
+		newPipeline(t, s, ws.ID, "all", pipeline.Definition{Sources: code(), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}}})
+		st := &starts{}
+		h := triggers.NewPushHandler(stores(s), st, nil)
+		p := &webhook.Push{DeliveryID: "old", Branch: "main", Commit: "aaaaaaa"}
+		_, err := h.HandlePush(ctx, ws.ID, p)
+		require.NoError(t, err)
+
+		clk := &clock{t: time.Now().Add(8 * 24 * time.Hour)}
+		triggers.New(stores(s), st, nil, nil, triggers.Config{Now: clk.Now}).PruneDeliveries(ctx)
+		// Forgotten: the same id is fresh again (the head claim still stops a second run).
+		res, err := h.HandlePush(ctx, ws.ID, p)
+		require.NoError(t, err)
+		require.False(t, res.Duplicate)
+		require.Equal(t, 1, st.count())
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -47,6 +48,14 @@ func Parse(provider string, h http.Header, body []byte) (*Push, error) {
 		p   *Push
 		err error
 	)
+	if provider == GitHub && strings.HasPrefix(h.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		// GitHub's other content type: the JSON in a "payload" form field (signed as sent).
+		form, ferr := url.ParseQuery(string(body))
+		if ferr != nil || form.Get("payload") == "" {
+			return nil, invalid("a form-encoded GitHub delivery must carry the JSON in its payload field")
+		}
+		body = []byte(form.Get("payload"))
+	}
 	switch provider {
 	case GitHub:
 		p, err = parseGitHub(h, body)
@@ -312,11 +321,15 @@ func parseGeneric(h http.Header, body []byte) (*Push, error) {
 	if err := dec.Decode(&in); err != nil {
 		return nil, invalid("the webhook body is not {branch, commit, message?, pusher?, repo_url?, delivery_id?}: %v", err)
 	}
+	f := errs.Fields{}
 	if in.Branch == "" {
-		return nil, errs.Field("branch", "is required").(*errs.Error).WithCode("webhook_payload")
+		f.Add("branch", "is required")
 	}
 	if in.Commit == "" {
-		return nil, errs.Field("commit", "is required").(*errs.Error).WithCode("webhook_payload")
+		f.Add("commit", "is required")
+	}
+	if len(f) > 0 {
+		return nil, &errs.Error{Kind: errs.Invalid, Code: "webhook_payload", Message: "the webhook body is incomplete", Fields: f}
 	}
 	ref := in.Branch
 	if !strings.HasPrefix(ref, "refs/") {

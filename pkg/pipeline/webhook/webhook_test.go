@@ -192,3 +192,12 @@ func TestSameRepo(t *testing.T) {
 		require.False(t, webhook.SameRepo(d[0], d[1]), "%v", d)
 	}
 }
+
+func TestParseGitHubFormEncoded(t *testing.T) {
+	h := hdr("X-GitHub-Event", "push", "X-GitHub-Delivery", "f-1", "Content-Type", "application/x-www-form-urlencoded")
+	p, err := webhook.Parse("github", h, []byte("payload="+url.QueryEscape(githubPush)))
+	require.NoError(t, err)
+	require.Equal(t, "feature/x", p.Branch)
+	_, err = webhook.Parse("github", h, []byte("other=1"))
+	require.True(t, errs.Is(err, errs.Invalid), "%v", err)
+}

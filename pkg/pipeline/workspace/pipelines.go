@@ -226,7 +226,7 @@ func (s *Service) DeletePipeline(ctx context.Context, id int64) (*PipelineView, 
 		if v, err = pipelineView(row); err != nil {
 			return err
 		}
-		users, err := s.dependents(ctx, id)
+		users, err := s.dependents(ctx, 0, id)
 		if err != nil {
 			return err
 		}

@@ -119,6 +119,19 @@ func TestReferencesNeedVisibility(t *testing.T) {
 	e.grant(t, editor.User.ID, store.ScopePipelineWorkspace, hidden.ID, access.Viewer)
 	_, err = e.svc.CreatePipeline(ctx, &access.Principal{User: editor.User}, mine.ID, d)
 	require.NoError(t, err, "a viewer of the other workspace may chain on it")
+	// The other workspace cannot go while a pipeline elsewhere chains on one of its pipelines.
+	_, err = e.svc.Delete(ctx, hidden.ID)
+	require.True(t, errs.Is(err, errs.Conflict), "%v", err)
+	require.Contains(t, err.Error(), `"chained"`)
+	// A workspace whose pipelines chain among themselves goes whole.
+	inner := plain("inner")
+	inner.Triggers = []pipeline.Trigger{{Type: pipeline.TriggerPipeline, PipelineID: secretPipeline.ID}}
+	_, err = e.svc.CreatePipeline(ctx, admin, hidden.ID, inner)
+	require.NoError(t, err)
+	_, err = e.svc.Delete(ctx, mine.ID)
+	require.NoError(t, err)
+	_, err = e.svc.Delete(ctx, hidden.ID)
+	require.NoError(t, err)
 }
 
 // Editing a pipeline changes nothing in runs already started: they keep their copy.

@@ -102,24 +102,29 @@ func (s *Service) checkCycles(ctx context.Context, d *pipeline.Definition, self 
 	return pipeline.CheckChain(self, d, others)
 }
 
-// dependents names the pipelines that take id as a source or a trigger.
-func (s *Service) dependents(ctx context.Context, id int64) (string, error) {
+// dependents names the pipelines that take one of ids as a source or a trigger, leaving out
+// those of workspace skip (0: none; they go away together).
+func (s *Service) dependents(ctx context.Context, skip int64, ids ...int64) (string, error) {
 	all, err := s.st.Pipelines.All(ctx)
 	if err != nil {
 		return "", err
 	}
+	target := map[int64]bool{}
+	for _, id := range ids {
+		target[id] = true
+	}
 	var names []string
 	for i := range all {
 		var def pipeline.Definition
-		if all[i].ID == id || json.Unmarshal([]byte(all[i].Definition), &def) != nil {
+		if target[all[i].ID] || (skip != 0 && all[i].WorkspaceID == skip) || json.Unmarshal([]byte(all[i].Definition), &def) != nil {
 			continue
 		}
 		uses := false
 		for _, src := range def.Sources {
-			uses = uses || (src.Type == pipeline.SourcePipeline && src.PipelineID == id)
+			uses = uses || (src.Type == pipeline.SourcePipeline && target[src.PipelineID])
 		}
 		for _, t := range def.Triggers {
-			uses = uses || (t.Type == pipeline.TriggerPipeline && t.PipelineID == id)
+			uses = uses || (t.Type == pipeline.TriggerPipeline && target[t.PipelineID])
 		}
 		if uses {
 			names = append(names, fmt.Sprintf("%q", all[i].Name))

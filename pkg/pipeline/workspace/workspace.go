@@ -380,18 +380,27 @@ func (s *Service) Delete(ctx context.Context, id int64) (*View, error) {
 		if w, err = s.st.PipelineWorkspaces.Get(ctx, id); err != nil {
 			return err
 		}
-		for {
-			page, err := s.st.Pipelines.List(ctx, id, store.ListOptions{Limit: 1000})
-			if err != nil {
+		all, err := s.st.Pipelines.All(ctx)
+		if err != nil {
+			return err
+		}
+		var mine []int64
+		for _, pl := range all {
+			if pl.WorkspaceID == id {
+				mine = append(mine, pl.ID)
+			}
+		}
+		users, err := s.dependents(ctx, id, mine...)
+		if err != nil {
+			return err
+		}
+		if users != "" {
+			return errs.Conflictf("pipelines of workspace %q are sources or triggers of %s in other workspaces: change those first", w.Name, users).
+				WithCode("pipeline_in_use")
+		}
+		for _, pid := range mine {
+			if err := s.deletePipeline(ctx, pid); err != nil {
 				return err
-			}
-			if len(page.Items) == 0 {
-				break
-			}
-			for _, pl := range page.Items {
-				if err := s.deletePipeline(ctx, pl.ID); err != nil {
-					return err
-				}
 			}
 		}
 		if err := s.st.RoleBindings.DeleteByScope(ctx, store.ScopePipelineWorkspace, id); err != nil {

@@ -258,3 +258,41 @@ func startRun(t *testing.T, e *env, pipelineID int64, status string) int64 {
 	require.NoError(t, err)
 	return d.Run.ID
 }
+
+// A run of a code workspace carries the checkout a spacelet clones: the repository at the run's
+// commit with the credential; cloning it gives the commit's files.
+func TestCheckoutForRuns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite")
+	ctx := context.Background()
+	admin := e.user(t, "admin", access.Admin)
+	sec := e.secret(t, "git", "password", settings.SecretInput{Username: ptr(gitUser), Password: ptr(gitPass)})
+	v, err := e.svc.Create(ctx, admin, e.codeInput(sec))
+	require.NoError(t, err)
+	page, err := e.svc.ListPipelines(ctx, v.ID, store.ListOptions{})
+	require.NoError(t, err)
+	run := &store.PipelineRun{ID: 1, WorkspaceID: v.ID, PipelineID: page.Items[0].ID,
+		Env: `{"PIPELINE_CODE_BRANCH":"dev","PIPELINE_CODE_COMMIT_ID":"` + e.devTip + `"}`}
+	co, err := e.svc.Checkout(ctx, run)
+	require.NoError(t, err)
+	require.Equal(t, e.http.RepoURL("team/app.git"), co.URL)
+	require.Equal(t, "dev", co.Branch)
+	require.Equal(t, e.devTip, co.Commit)
+	require.Equal(t, gitUser, co.Username)
+	require.Equal(t, gitPass, co.Password)
+	dir := t.TempDir()
+	c, err := gitrepo.Checkout(ctx, gitrepo.Remote{URL: co.URL, Username: co.Username, Password: co.Password}, dir, co.Branch, co.Commit)
+	require.NoError(t, err)
+	require.Equal(t, e.devTip, c.Hash)
+	require.FileExists(t, dir+"/wip.txt")
+
+	run.Env = `{}`
+	co, err = e.svc.Checkout(ctx, run)
+	require.NoError(t, err)
+	require.Nil(t, co, "a run without a commit clones nothing")
+	custom, err := e.svc.Create(ctx, admin, workspace.Input{Name: ptr("c"), Type: ptr("custom")})
+	require.NoError(t, err)
+	co, err = e.svc.Checkout(ctx, &store.PipelineRun{WorkspaceID: custom.ID, Env: `{"PIPELINE_CODE_COMMIT_ID":"` + e.devTip + `"}`})
+	require.NoError(t, err)
+	require.Nil(t, co, "custom workspaces have no repository")
+}
