@@ -214,6 +214,13 @@ func TestSpaceletOverHTTP(t *testing.T) {
 	admin.Expect(http.StatusNoContent, http.MethodDelete, apitest.Path("/api/v1/spacelets/%d", agent.ID()), nil)
 	_, err = client.Heartbeat(ctx, protocol.Heartbeat{})
 	require.ErrorIs(t, err, protocol.ErrUnauthorized)
+	select {
+	case err := <-ran:
+		require.ErrorIs(t, err, protocol.ErrUnauthorized, "a removed spacelet stops by itself")
+		ran <- nil
+	case <-time.After(10 * time.Second):
+		t.Fatal("the removed spacelet kept running")
+	}
 }
 
 // The worker routes refuse another protocol version and users' credentials, saying why.

@@ -166,7 +166,8 @@ func (a *Agent) useCredential(cred string, resp *protocol.RegisterResponse) {
 
 // Run registers (retrying while the server is unreachable), then heartbeats and runs jobs until
 // ctx ends. Then it takes no new jobs, gives the running ones ShutdownGrace to finish, stops the
-// rest and reports them, and returns.
+// rest and reports them, and returns nil. When the server refuses the spacelet's credential (it
+// was removed) Run stops its jobs and returns an error wrapping protocol.ErrUnauthorized.
 func (a *Agent) Run(ctx context.Context) error {
 	bo := newBackoff(500*time.Millisecond, 15*time.Second)
 	for {
@@ -191,31 +192,37 @@ func (a *Agent) Run(ctx context.Context) error {
 	// jobsCtx outlives ctx by the shutdown grace: running jobs may finish.
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
+	// pollCtx ends with ctx, or when the server refuses the credential (the spacelet was
+	// removed): then the agent stops as on a shutdown and returns the refusal.
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	defer stopPolling()
+	var fatal error
 	var jobs sync.WaitGroup
 	var loops sync.WaitGroup
 	loops.Add(1)
 	go func() {
 		defer loops.Done()
-		a.heartbeats(ctx)
+		a.heartbeats(pollCtx)
 	}()
 	slots := make(chan struct{}, a.cfg.Capacity)
 	bo.reset()
-	for ctx.Err() == nil {
+	for pollCtx.Err() == nil {
 		select {
 		case slots <- struct{}{}:
-		case <-ctx.Done():
+		case <-pollCtx.Done():
 			continue
 		}
-		job, err := a.peer.Next(ctx)
+		job, err := a.peer.Next(pollCtx)
 		if err != nil || job == nil {
 			<-slots
-			if err != nil && ctx.Err() == nil {
+			if err != nil && pollCtx.Err() == nil {
 				a.log.WarnContext(ctx, "polling for jobs failed", "error", err)
 				if errors.Is(err, protocol.ErrUnauthorized) {
-					loops.Wait()
-					return err
+					fatal = err
+					stopPolling()
+					continue
 				}
-				bo.wait(ctx)
+				bo.wait(pollCtx)
 			}
 			continue
 		}
@@ -238,7 +245,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		jobs.Wait()
 		close(finished)
 	}()
-	if a.cfg.ShutdownGrace > 0 {
+	if a.cfg.ShutdownGrace > 0 && fatal == nil {
 		select {
 		case <-finished:
 		case <-time.After(a.cfg.ShutdownGrace):
@@ -246,7 +253,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	stopJobs()
 	<-finished
-	return nil
+	return fatal
 }
 
 // heartbeats reports load every protocol.HeartbeatEvery until ctx ends.

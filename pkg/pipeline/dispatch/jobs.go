@@ -61,6 +61,9 @@ func (s *Service) Next(ctx context.Context, sp *store.Spacelet) (*protocol.Job, 
 // claim starts the oldest job assigned to sp, if any, and builds what the spacelet gets.
 func (s *Service) claim(ctx context.Context, sp *store.Spacelet) (*protocol.Job, error) {
 	cur, err := s.d.Spacelets.Get(ctx, sp.ID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, errCredential // removed while it polled
+	}
 	if err != nil {
 		return nil, err
 	}
