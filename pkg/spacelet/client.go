@@ -50,7 +50,11 @@ func NewClient(serverURL string, hc *http.Client) (*Client, error) {
 		return nil, fmt.Errorf("SERVER_URL %q must be an http or https URL", serverURL)
 	}
 	if hc == nil {
-		hc = &http.Client{}
+		// Each running job holds a cancel poll and sends its log while the agent polls for
+		// work: keep those connections open rather than the default two per host.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Transport: tr}
 	}
 	return &Client{base: u.String() + apiPrefix, hc: hc}, nil
 }
