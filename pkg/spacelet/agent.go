@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -178,8 +179,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil // stopped before it started
 		}
-		if errors.Is(err, protocol.ErrUnauthorized) || strings.Contains(err.Error(), "no registration token") {
-			return err
+		var se *Error
+		if errors.Is(err, protocol.ErrUnauthorized) || strings.Contains(err.Error(), "no registration token") ||
+			(errors.As(err, &se) && (se.Code == protocol.CodeVersion || se.Status == http.StatusBadRequest)) {
+			return err // retrying cannot help: the operator must act
 		}
 		a.log.WarnContext(ctx, "registration failed; retrying", "error", err)
 		if !bo.wait(ctx) {

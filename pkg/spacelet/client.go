@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,9 +113,20 @@ func (c *Client) call(ctx context.Context, method, path, contentType string, bod
 		var eb struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
+			Details struct {
+				Fields map[string]string `json:"fields"`
+			} `json:"details"`
 		}
 		if json.Unmarshal(data, &eb) == nil {
 			e.Code, e.Message = eb.Code, eb.Message
+			keys := make([]string, 0, len(eb.Details.Fields))
+			for k := range eb.Details.Fields {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				e.Message += fmt.Sprintf("; %s %s", k, eb.Details.Fields[k])
+			}
 		} else {
 			e.Message = strings.TrimSpace(string(data))
 		}
