@@ -235,6 +235,17 @@ func TestCheckoutBeforeThePluginAndMasking(t *testing.T) {
 	require.Contains(t, got.Message, "cannot check out code")
 }
 
+// Values of variables named like secrets are masked in the log.
+func TestSecretLikeVariablesMasked(t *testing.T) {
+	w := newWorld(t, worldOpts{sqlite: true})
+	a, _ := w.agent("one", nil, nil)
+	j := w.job(`echo "token=$DEPLOY_TOKEN pw=$DB_PASSWORD user=$DB_USER"`, 0,
+		map[string]string{"DEPLOY_TOKEN": "tok-123456", "DB_PASSWORD": "pa55word!", "DB_USER": "deployer"})
+	w.assign(j, a.ID())
+	w.waitStatus(j.ID, store.StatusOK, 10*time.Second)
+	require.Equal(t, "token=*** pw=*** user=deployer\n", w.logOf(j.ID))
+}
+
 func TestProtocolEdges(t *testing.T) {
 	w := newWorld(t, worldOpts{})
 	peer := w.svc.LocalPeer()
