@@ -59,6 +59,9 @@ type Config struct {
 	// ShutdownGrace is how long running jobs may continue once Run's ctx ends before they are
 	// stopped and reported as failed.
 	ShutdownGrace time.Duration
+	// MaxLogBytes bounds one job's log (default 512 MiB; -1: unbounded): past it the job's
+	// output is dropped, with a notice, and the job runs on.
+	MaxLogBytes int64
 	Log           *slog.Logger
 }
 
@@ -91,6 +94,12 @@ func New(peer protocol.Peer, cfg Config) *Agent {
 	}
 	if cfg.DefaultTimeout <= 0 {
 		cfg.DefaultTimeout = time.Hour
+	}
+	switch {
+	case cfg.MaxLogBytes == 0:
+		cfg.MaxLogBytes = 512 << 20
+	case cfg.MaxLogBytes < 0:
+		cfg.MaxLogBytes = 0
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

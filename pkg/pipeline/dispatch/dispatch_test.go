@@ -298,3 +298,23 @@ func TestProtocolEdges(t *testing.T) {
 	_, err = peer.Next(w.ctx)
 	require.True(t, errors.Is(err, protocol.ErrUnauthorized), "%v", err)
 }
+
+// A job writing more than the spacelet's log limit keeps running; its log ends with a notice.
+func TestLogLimit(t *testing.T) {
+	w := newWorld(t, worldOpts{sqlite: true})
+	a := spacelet.New(w.svc.LocalPeer(), spacelet.Config{Name: "small", DataDir: t.TempDir(), RegistrationToken: w.token(1),
+		Plugins: builtin.Default(), MaxLogBytes: 1000})
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool { return a.ID() != 0 }, 10*time.Second, 10*time.Millisecond)
+	j := w.job(`for i in $(seq 1 500); do echo "line $i"; done; echo "DONE=1" >> $PIPELINE_OUTPUT`, 0, nil)
+	w.assign(j, a.ID())
+	got := w.waitStatus(j.ID, store.StatusOK, 10*time.Second)
+	require.JSONEq(t, `{"DONE":"1"}`, got.Outputs)
+	log := w.logOf(j.ID)
+	require.True(t, strings.HasPrefix(log, "line 1\nline 2\n"))
+	require.Contains(t, log, "the log reached 1000 bytes")
+	require.Less(t, len(log), 1200)
+}
