@@ -124,12 +124,10 @@ func (a *API) receiveWebhook(c *Call) error {
 	res.DeliveryID, res.Branch, res.Commit = p.DeliveryID, p.Branch, p.Commit
 	c.Audit(ws, fmt.Sprintf("%s push to %s at %.12s", provider, p.Branch, p.Commit))
 	out, err := wh.Pushes.HandlePush(c.Ctx, ws, p)
-	if err != nil && len(out.Started) == 0 {
-		return err
-	}
 	if err != nil {
-		// Some pipelines started: answer what happened; the provider must not redeliver.
-		a.deps.Log.WarnContext(c.Ctx, "webhook push started some runs only", "workspace_id", ws, "error", err)
+		// The delivery was forgotten: the provider's retry starts what failed, and only that
+		// (the runs that did start hold their claims).
+		return err
 	}
 	res.Duplicate, res.Matched = out.Duplicate, out.Matched
 	for pid, rid := range out.Started {

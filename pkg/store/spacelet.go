@@ -100,5 +100,7 @@ type Triggers interface {
 	DeleteStates(ctx context.Context, pipelineID int64) error
 	// RecordDelivery stores a delivery id and reports false if it was already recorded.
 	RecordDelivery(ctx context.Context, d *WebhookDelivery) (bool, error)
+	// ForgetDelivery removes a delivery id, so a delivery whose handling failed can be retried.
+	ForgetDelivery(ctx context.Context, workspaceID int64, deliveryID string) error
 	DeleteDeliveriesBefore(ctx context.Context, t time.Time) (int64, error)
 }

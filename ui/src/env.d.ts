@@ -8,5 +8,7 @@ declare module 'vue-router' {
     area?: string
     /** The page brings its own navigator; the shell hides its menu. */
     ownNav?: boolean
+    /** The menu entry to highlight on a page that is not itself in the menu. */
+    menu?: string
   }
 }

@@ -3,9 +3,10 @@
 // Pipelines, ...) is one more entry here; nothing else needs to know about it.
 import type { Component } from 'vue'
 import type { RouteComponent, RouteRecordRaw } from 'vue-router'
-import { Document, Key, Lock, Box, User, UserFilled, Setting, Platform, Monitor } from '@element-plus/icons-vue'
+import { Document, Key, Lock, Box, User, UserFilled, Setting, Platform, Monitor, Connection, Cpu, Share } from '@element-plus/icons-vue'
 import type { Role, Scope } from '@/api'
 import { clusterRoutes } from '@/views/clusters/routes'
+import { pipelineRoutes } from '@/views/pipelines/routes'
 
 /** What a page may ask of the signed-in user to decide whether to show itself. */
 export interface Access {
@@ -57,6 +58,30 @@ export const navAreas: NavArea[] = [
       },
     ],
     routes: clusterRoutes,
+  },
+  {
+    key: 'pipelines',
+    title: 'pnav.area',
+    icon: Share,
+    pages: [
+      {
+        name: 'pipeline-workspaces',
+        path: 'pipelines',
+        title: 'pnav.workspaces',
+        icon: Connection,
+        // Everyone sees the pipeline workspaces they hold a role in (the server filters the list).
+        component: () => import('@/views/pipelines/PipelineWorkspacesView.vue'),
+      },
+      {
+        name: 'spacelets',
+        path: 'spacelets',
+        title: 'pnav.spacelets',
+        icon: Cpu,
+        component: () => import('@/views/pipelines/SpaceletsView.vue'),
+        visible: platformViewer,
+      },
+    ],
+    routes: pipelineRoutes,
   },
   {
     key: 'settings',

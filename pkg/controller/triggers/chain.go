@@ -116,12 +116,22 @@ func (c *Controller) chain(ctx context.Context, target *store.Pipeline, r *store
 	} else if last, err := strconv.ParseInt(cur, 10, 64); err == nil && last >= r.ID {
 		return nil
 	}
-	won, err := c.stores.Triggers.SetState(ctx, target.ID, key, cur, strconv.FormatInt(r.ID, 10))
+	claim := strconv.FormatInt(r.ID, 10)
+	won, err := c.stores.Triggers.SetState(ctx, target.ID, key, cur, claim)
 	if err != nil || !won {
 		return err
 	}
 	id, err := c.starter.Start(ctx, target.ID, StartRequest{Trigger: store.TriggerPipeline, SourceRunID: r.ID})
 	if err != nil {
+		// Release the claim so the retry (the queue's, or the resync's) starts it. "0" stands
+		// for "none yet" once the row exists.
+		back := cur
+		if back == "" {
+			back = "0"
+		}
+		if _, rerr := c.stores.Triggers.SetState(context.WithoutCancel(ctx), target.ID, key, claim, back); rerr != nil {
+			c.cfg.Log.ErrorContext(ctx, "releasing a chain claim failed", "pipeline_id", target.ID, "error", rerr)
+		}
 		return fmt.Errorf("start chained run of pipeline %d: %w", target.ID, err)
 	}
 	c.cfg.Log.InfoContext(ctx, "chained run started", "pipeline_id", target.ID, "source_run_id", r.ID, "run_id", id)

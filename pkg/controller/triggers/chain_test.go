@@ -2,6 +2,7 @@ package triggers_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -88,5 +89,25 @@ func TestRunLoopChainsOnNudge(t *testing.T) {
 		cancel()
 		require.NoError(t, <-done)
 
+	})
+}
+
+func TestChainingRetriesAFailedStart(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		ws := codeWorkspace(t, s, "custom")
+		build := newPipeline(t, s, ws.ID, "build", pipeline.Definition{})
+		deploy := newPipeline(t, s, ws.ID, "deploy", pipeline.Definition{Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPipeline, PipelineID: build.ID}}})
+		st := &starts{fail: errors.New("database down")}
+		c := triggers.New(stores(s), st, nil, nil, triggers.Config{})
+		ok := finishedRun(t, s, build, 1, store.StatusOK, time.Now().Add(time.Hour))
+		require.ErrorContains(t, c.ChainRun(ctx, ok.ID), "database down")
+
+		st.mu.Lock()
+		st.fail = nil
+		st.mu.Unlock()
+		require.NoError(t, c.ChainRun(ctx, ok.ID))
+		require.NoError(t, c.ChainRun(ctx, ok.ID))
+		require.Equal(t, []start{{deploy.ID, triggers.StartRequest{Trigger: store.TriggerPipeline, SourceRunID: ok.ID}}}, st.list())
 	})
 }

@@ -45,6 +45,8 @@ type starts struct {
 	mu   sync.Mutex
 	got  []start
 	fail error
+	// failFor fails only this pipeline's starts (0: none).
+	failFor int64
 }
 
 type start struct {
@@ -55,7 +57,7 @@ type start struct {
 func (s *starts) Start(_ context.Context, pipelineID int64, req triggers.StartRequest) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fail != nil {
+	if s.fail != nil && (s.failFor == 0 || s.failFor == pipelineID) {
 		return 0, s.fail
 	}
 	s.got = append(s.got, start{pipelineID, req})

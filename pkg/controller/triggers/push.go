@@ -44,9 +44,10 @@ type PushResult struct {
 // per pipeline of the workspace that has a push trigger and whose branch rules match. Each
 // start is claimed on the branch's head state, so the poller — or another delivery of the same
 // commit — does not start it again. A failed start is logged and does not stop the others; the
-// error reports the first failure after all were tried.
-func (h *PushHandler) HandlePush(ctx context.Context, workspaceID int64, p *webhook.Push) (PushResult, error) {
-	res := PushResult{Started: map[int64]int64{}}
+// error reports the first failure after all were tried, and the delivery is then forgotten and
+// the failed claims released, so the provider's retry starts what failed (and only that).
+func (h *PushHandler) HandlePush(ctx context.Context, workspaceID int64, p *webhook.Push) (res PushResult, err error) {
+	res = PushResult{Started: map[int64]int64{}}
 	fresh, err := h.stores.Triggers.RecordDelivery(ctx, &store.WebhookDelivery{
 		WorkspaceID: workspaceID, DeliveryID: p.DeliveryID, Provider: p.Provider, ReceivedAt: h.now(),
 	})
@@ -57,6 +58,14 @@ func (h *PushHandler) HandlePush(ctx context.Context, workspaceID int64, p *webh
 		res.Duplicate = true
 		return res, nil
 	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if ferr := h.stores.Triggers.ForgetDelivery(context.WithoutCancel(ctx), workspaceID, p.DeliveryID); ferr != nil {
+			h.log.ErrorContext(ctx, "forgetting a failed webhook delivery failed: a retry of it will start nothing", "delivery_id", p.DeliveryID, "error", ferr)
+		}
+	}()
 	all, err := workspacePipelines(ctx, h.stores.Pipelines, workspaceID)
 	if err != nil {
 		return res, err
@@ -108,8 +117,25 @@ func (h *PushHandler) startOnHead(ctx context.Context, pipelineID int64, branch,
 	if !won {
 		return 0, nil // another controller or delivery claimed it
 	}
-	return h.starter.Start(ctx, pipelineID, req)
+	id, err := h.starter.Start(ctx, pipelineID, req)
+	if err != nil {
+		// Release the claim, so a retry (or the next poll) starts this commit. A row cannot go
+		// back to missing ("" matches only a missing row), so "no commit built" is releasedHead.
+		back := cur
+		if back == "" {
+			back = releasedHead
+		}
+		if _, rerr := h.stores.Triggers.SetState(context.WithoutCancel(ctx), pipelineID, key, commit, back); rerr != nil {
+			h.log.ErrorContext(ctx, "releasing a head claim failed", "pipeline_id", pipelineID, "branch", branch, "error", rerr)
+		}
+		return 0, err
+	}
+	return id, nil
 }
+
+// releasedHead is the head state of a branch whose first claimed commit failed to start: no
+// commit, but not a first sighting either (the poller starts the head it sees next).
+const releasedHead = "-"
 
 // workspacePipelines lists every pipeline of a workspace, page by page.
 func workspacePipelines(ctx context.Context, s store.Pipelines, workspaceID int64) ([]store.Pipeline, error) {

@@ -62,14 +62,41 @@ func TestPushStartsEachMatchingPipelineOnce(t *testing.T) {
 	})
 }
 
-func TestPushReportsStartFailure(t *testing.T) {
+func TestPushStartFailureIsRetried(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
 		ws := codeWorkspace(t, s, "shop")
-		newPipeline(t, s, ws.ID, "all", pipeline.Definition{Sources: code(), Triggers: []pipeline.Trigger{{Type: pipeline.TriggerPush}}})
-		st := &starts{fail: errors.New("database down")}
-		_, err := triggers.NewPushHandler(stores(s), st, nil).HandlePush(t.Context(), ws.ID, &webhook.Push{DeliveryID: "x", Branch: "main", Commit: "abcdef1"})
+		push := []pipeline.Trigger{{Type: pipeline.TriggerPush}}
+		a := newPipeline(t, s, ws.ID, "a", pipeline.Definition{Sources: code(), Triggers: push})
+		b := newPipeline(t, s, ws.ID, "b", pipeline.Definition{Sources: code(), Triggers: push})
+		st := &starts{fail: errors.New("database down"), failFor: b.ID}
+		h := triggers.NewPushHandler(stores(s), st, nil)
+		p := &webhook.Push{DeliveryID: "x", Branch: "main", Commit: "abcdef1"}
+		res, err := h.HandlePush(ctx, ws.ID, p)
 		require.ErrorContains(t, err, "database down")
+		require.Equal(t, map[int64]int64{a.ID: 1001}, res.Started)
+
+		// The provider retries the same delivery: only what failed starts now.
+		st.mu.Lock()
+		st.fail = nil
+		st.mu.Unlock()
+		res, err = h.HandlePush(ctx, ws.ID, p)
+		require.NoError(t, err)
+		require.False(t, res.Duplicate)
+		require.Equal(t, []int64{b.ID}, keys(res.Started))
+		require.Equal(t, 2, st.count())
+		res, err = h.HandlePush(ctx, ws.ID, p)
+		require.NoError(t, err)
+		require.True(t, res.Duplicate, "a delivery handled in full is remembered")
 	})
+}
+
+func keys(m map[int64]int64) []int64 {
+	out := []int64{}
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 func TestPollingStartsNewCommitsOnceAndAgreesWithWebhooks(t *testing.T) {

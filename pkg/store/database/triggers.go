@@ -68,6 +68,13 @@ func (s *triggerStore) RecordDelivery(ctx context.Context, d *store.WebhookDeliv
 	return err == nil, dbErr(err, "record", fmt.Sprintf("webhook delivery %q", d.DeliveryID))
 }
 
+// ForgetDelivery implements store.Triggers.
+func (s *triggerStore) ForgetDelivery(ctx context.Context, workspaceID int64, deliveryID string) error {
+	_, err := deleteWhere(ctx, s.d, &store.WebhookDelivery{}, fmt.Sprintf("webhook delivery %q", deliveryID),
+		"workspace_id = ? AND delivery_id = ?", workspaceID, deliveryID)
+	return err
+}
+
 // DeleteDeliveriesBefore implements store.Triggers.
 func (s *triggerStore) DeleteDeliveriesBefore(ctx context.Context, t time.Time) (int64, error) {
 	return deleteWhere(ctx, s.d, &store.WebhookDelivery{}, "old webhook deliveries", "received_at < ?", normTime(t))

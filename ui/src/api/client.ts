@@ -105,7 +105,9 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   const init: RequestInit = { method, headers, credentials: 'same-origin', signal: opts.signal }
   if (opts.body !== undefined) {
     headers['Content-Type'] = opts.contentType ?? 'application/json'
-    init.body = JSON.stringify(opts.body)
+    // A text body of a non-JSON media type (a YAML import) is sent as it is.
+    const text = typeof opts.body === 'string' && opts.contentType && !opts.contentType.includes('json')
+    init.body = text ? (opts.body as string) : JSON.stringify(opts.body)
   }
   const res = await send(`${API_BASE}${path}${buildQuery(opts.query)}`, init)
   if (res.status === 204) return undefined as T

@@ -33,6 +33,7 @@ import type {
 export { ApiError, onUnauthorized } from './client'
 export * from './types'
 export * from './kube'
+export * from './pipelines'
 
 export const setupApi = {
   status: () => http.get<{ needed: boolean }>('/setup', undefined, { quiet401: true }),

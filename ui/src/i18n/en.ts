@@ -1,5 +1,6 @@
 // English messages. zh-CN.ts must have exactly the same keys (checked by the type below).
 import { clustersEn } from './clusters.en'
+import { pipelinesEn } from './pipelines.en'
 
 const en = {
   app: {
@@ -226,6 +227,7 @@ const en = {
     'zh-CN': '简体中文',
   },
   ...clustersEn,
+  ...pipelinesEn,
 }
 
 export default en

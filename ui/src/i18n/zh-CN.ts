@@ -1,6 +1,7 @@
 // Simplified Chinese messages; typed against the English shape so no key is missing.
 import type { Messages } from './en'
 import { clustersZhCN } from './clusters.zh-CN'
+import { pipelinesZhCN } from './pipelines.zh-CN'
 
 const zhCN: Messages = {
   app: {
@@ -225,6 +226,7 @@ const zhCN: Messages = {
     'zh-CN': '简体中文',
   },
   ...clustersZhCN,
+  ...pipelinesZhCN,
 }
 
 export default zhCN

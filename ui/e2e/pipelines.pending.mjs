@@ -1,0 +1,253 @@
+// The pipelines console end to end against a fresh all-in-one server (its controllers and its
+// local spacelet run in the same process): define a pipeline in the editor (stages reordered by
+// dragging, a job form drawn from the plugin schema, the YAML view), run it, watch its job log
+// stream live, execute the manual stage with a parameter, retry a failed job until the run
+// succeeds, and the spacelets page with a registration token. Run with
+// ui/e2e/run.sh <server-binary> ui/e2e/pipelines.test.mjs.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { dialog, flow, launch, rowWith, screenshot, target } from './lib.mjs'
+
+const ADMIN = { username: 'admin', email: 'admin@example.com', password: 'Adm1n-e2e-Passw0rd' }
+const WORKSPACE = 'e2e-pipelines'
+const PIPELINE = 'e2e-deliver'
+const shots = process.env.KUBESPACE_E2E_SHOTS === '1'
+
+test('pipelines', async (t) => {
+  const { url, setupToken } = target()
+  const browser = await launch()
+  // The local spacelet runs on this machine: the flaky job keeps its "failed once" marker here.
+  const scratch = mkdtempSync(join(tmpdir(), 'kubespace-e2e-pipelines-'))
+  t.after(async () => {
+    rmSync(scratch, { recursive: true, force: true })
+    await browser.close()
+  })
+  const { page } = browser
+  const step = flow(t, page)
+  const snap = async (name) => {
+    if (!shots) return
+    await page.waitForTimeout(400)
+    console.log(`screenshot: ${await screenshot(page, name)}`)
+  }
+  const errors = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  // Every request the run page makes, to prove it follows the event stream instead of polling.
+  const requests = []
+  page.on('request', (r) => requests.push(r.url()))
+
+  const stage = (name) => page.locator(`[data-test="stage-graph"] .stage[data-stage="${name}"]`)
+  const job = (name) => page.locator(`[data-test="stage-graph"] .job[data-job="${name}"]`)
+  const log = page.locator('[data-test="job-log"]')
+  let runUrl = ''
+
+  await step('setup signs the administrator in', async () => {
+    await page.goto(`${url}/`)
+    await page.waitForURL(/\/setup$/)
+    const form = page.locator('.setup-card')
+    await form.locator('input[name="username"]').fill(ADMIN.username)
+    await form.locator('input[name="email"]').fill(ADMIN.email)
+    await form.locator('input[name="password"]').fill(ADMIN.password)
+    await form.locator('input[name="confirm"]').fill(ADMIN.password)
+    await form.locator('input[name="setup_token"]').fill(setupToken)
+    await form.locator('button[type="submit"]').click()
+    await page.waitForURL(/\/clusters$/)
+  })
+
+  await step('the spacelets page lists the local spacelet with its load, version and status', async () => {
+    await page.locator('[data-nav="spacelets"]').click()
+    await page.waitForURL(/\/spacelets$/)
+    const row = page.locator('[data-test="spacelets-table"] .el-table__body tr.el-table__row').first()
+    await row.waitFor()
+    await row.locator('[data-status="online"]').waitFor()
+    assert.match((await row.locator('[data-load]').getAttribute('data-load')) ?? '', /^\d+\/\d+$/)
+    await page.locator('[data-test="live-state"][data-live="live"]').waitFor()
+  })
+
+  await step('a registration token shows the one-line start command once', async () => {
+    await page.locator('[data-test="spacelet-token-create"]').click()
+    const d = dialog(page, 'spacelet-token-dialog')
+    await d.locator('input[name="token-name"]').fill('e2e-builders')
+    await d.locator('[data-test="spacelet-token-save"]').click()
+    const secret = dialog(page, 'spacelet-token-secret')
+    const command = await secret.locator('[data-test="spacelet-command"]').innerText()
+    assert.match(command, /SERVER_URL=/)
+    assert.match(command, /spacelet/)
+    await secret.locator('[data-test="spacelet-token-close"]').click()
+    await rowWith(page, 'spacelet-tokens-table', 'e2e-builders')
+    await page.locator('[data-test="spacelet-token-revoke-e2e-builders"]').click()
+    await page.locator('.el-message-box .el-button--danger').click()
+    await page.locator('[data-test="spacelet-tokens-table"] .el-table__body tr.el-table__row', { hasText: 'e2e-builders' }).waitFor({ state: 'detached' })
+  })
+
+  await step('a custom pipeline workspace is created from the menu', async () => {
+    await page.locator('[data-nav="pipeline-workspaces"]').click()
+    await page.waitForURL(/\/pipelines$/)
+    await page.locator('[data-test="pws-create"]').click()
+    const d = dialog(page, 'pws-dialog')
+    await d.waitFor()
+    await d.locator('[data-test="pws-type-custom"]').click()
+    await d.locator('input[name="name"]').fill(WORKSPACE)
+    await d.locator('input[name="description"]').fill('made by the e2e suite')
+    await d.locator('[data-test="pws-save"]').click()
+    await d.waitFor({ state: 'hidden' })
+    await rowWith(page, 'pws-table', WORKSPACE, 'Custom')
+    await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
+    await page.waitForURL(/\/pipelines\/workspaces\/\d+$/)
+    await page.locator('[data-test="pipelines-table"]').waitFor()
+  })
+
+  const fillJob = async (name, script) => {
+    const d = dialog(page, 'job-dialog')
+    await d.waitFor()
+    await d.locator('input[name="job-name"]').fill(name)
+    // The plugin's params_schema draws the form: its script is a multi-line field.
+    await d.locator('textarea[name="param-script"]').fill(script)
+    await d.locator('[data-test="job-save"]').click()
+    await d.waitFor({ state: 'hidden' })
+  }
+
+  await step('the editor defines stages and jobs from the plugin schema and reorders them by dragging', async () => {
+    await page.locator('[data-test="pipeline-create"]').click()
+    await page.waitForURL(/\/new$/)
+    await page.locator('input[name="pipeline-name"]').fill(PIPELINE)
+    // Stage 1 exists; name it and give it a job whose log streams over a few seconds, in colour.
+    await page.locator('input[name="stage-name-0"]').fill('build')
+    await page.locator('[data-test="stage-add-job-0"]').click()
+    await fillJob(
+      'compile',
+      [
+        "printf '\\033[32mcompile started\\033[0m\\n'",
+        'sleep 3',
+        'echo "compile finished"',
+        'echo "ARTIFACT=app-1.0.tgz" >> "$PIPELINE_OUTPUT"',
+      ].join('\n'),
+    )
+    // Stage 2: a job that fails the first time and succeeds when retried.
+    await page.locator('[data-test="stage-add"]').click()
+    await page.locator('input[name="stage-name-1"]').fill('verify')
+    await page.locator('[data-test="stage-add-job-1"]').click()
+    const marker = join(scratch, 'failed-once')
+    await fillJob('flaky', `if [ ! -e '${marker}' ]; then touch '${marker}'; echo "first attempt fails"; exit 3; fi\necho "verified $ARTIFACT"`)
+    // Stage 3: manual, with a parameter.
+    await page.locator('[data-test="stage-add"]').click()
+    await page.locator('input[name="stage-name-2"]').fill('deploy')
+    await page.locator('[data-test="stage-manual-2"]').click()
+    await page.locator('[data-test="stage-add-param-2"]').click()
+    await page.locator('input[name="stage-2-param-0-name"]').fill('TARGET')
+    await page.locator('input[name="stage-2-param-0-default"]').fill('staging')
+    await page.locator('[data-test="stage-add-job-2"]').click()
+    await fillJob('release', 'echo "deploying $ARTIFACT to $TARGET"')
+    // Drag the manual stage before "verify": build → deploy → verify.
+    await page.locator('[data-test="stage-handle-2"]').dragTo(page.locator('[data-test="stage-1"]'))
+    assert.equal(await page.locator('input[name="stage-name-1"]').inputValue(), 'deploy')
+    assert.equal(await page.locator('input[name="stage-name-2"]').inputValue(), 'verify')
+    // And back: verify before deploy, so the manual stage comes last again.
+    await page.locator('[data-test="stage-handle-2"]').dragTo(page.locator('[data-test="stage-1"]'))
+    assert.equal(await page.locator('input[name="stage-name-1"]').inputValue(), 'verify')
+    assert.equal(await page.locator('input[name="stage-name-2"]').inputValue(), 'deploy')
+    await snap('pipelines-01-editor')
+  })
+
+  await step('the YAML view shows the definition and reads edits back into the form', async () => {
+    await page.locator('.el-tabs__item', { hasText: 'YAML' }).click()
+    const editor = page.locator('[data-test="pipeline-yaml"] .cm-content')
+    await editor.waitFor()
+    const text = await editor.innerText()
+    assert.match(text, /plugin_key: execute_shell/)
+    assert.match(text, /trigger_mode: manual/)
+    assert.match(text, /name: TARGET/)
+    await page.locator('.el-tabs__item', { hasText: 'Form' }).click()
+    assert.equal(await page.locator('input[name="stage-name-2"]').inputValue(), 'deploy')
+  })
+
+  await step('saving lists the pipeline, never run', async () => {
+    await page.locator('[data-test="pipeline-save"]').click()
+    await page.waitForURL(/\/pipelines\/workspaces\/\d+$/)
+    const row = await rowWith(page, 'pipelines-table', PIPELINE)
+    await row.locator('[data-status="none"]').waitFor()
+  })
+
+  await step('a run started by hand opens its page, which follows the event stream', async () => {
+    await page.locator(`[data-test="pipeline-run-${PIPELINE}"]`).click()
+    const d = dialog(page, 'run-start-dialog')
+    await d.waitFor()
+    await d.locator('[data-test="run-start-submit"]').click()
+    await page.waitForURL(/\/pipelines\/runs\/\d+$/)
+    runUrl = page.url()
+    await page.locator('[data-test="live-state"][data-live="live"]').waitFor()
+    assert.ok(
+      requests.some((u) => /\/api\/v1\/events\?topics=run%3A\d+/.test(u)),
+      'the run page subscribes to its run on /api/v1/events',
+    )
+    await stage('build').waitFor()
+  })
+
+  await step('the job log streams while the job runs, with its colours', async () => {
+    await job('compile').click()
+    // The first line arrives while the job still sleeps: streamed, not read at the end.
+    await log.locator('.ansi-green', { hasText: 'compile started' }).waitFor({ timeout: 30_000 })
+    assert.equal(await job('compile').getAttribute('data-status'), 'doing', 'the first line is shown while the job runs')
+    assert.doesNotMatch(await log.innerText(), /compile finished/)
+    await log.getByText('compile finished').waitFor({ timeout: 30_000 })
+    await job('compile').and(page.locator('[data-status="ok"]')).waitFor()
+    await snap('pipelines-02-log')
+  })
+
+  await step('a failed job is retried and the run goes on to the manual stage', async () => {
+    await stage('verify').and(page.locator('[data-status="error"]')).waitFor({ timeout: 30_000 })
+    await job('flaky').click()
+    await log.getByText('first attempt fails').waitFor()
+    await page.locator('[data-test="run-status"][data-status="error"]').waitFor()
+    await page.locator('[data-test="stage-retry-verify"]').click()
+    await stage('verify').and(page.locator('[data-status="ok"]')).waitFor({ timeout: 30_000 })
+    await job('flaky').click()
+    await log.getByText('verified app-1.0.tgz').waitFor({ timeout: 30_000 })
+    // The manual stage waits for a person.
+    await stage('deploy').and(page.locator('[data-status="pause"]')).waitFor({ timeout: 30_000 })
+    await snap('pipelines-03-paused')
+  })
+
+  await step('the manual stage runs with the parameter given in its dialog', async () => {
+    await page.locator('[data-test="stage-execute-deploy"]').click()
+    const d = dialog(page, 'manual-stage-dialog')
+    await d.waitFor()
+    const param = d.locator('input[name="param-TARGET"]')
+    assert.equal(await param.inputValue(), 'staging', 'the default is filled in')
+    await param.fill('production')
+    await d.locator('[data-test="manual-stage-execute"]').click()
+    await d.waitFor({ state: 'hidden' })
+    await stage('deploy').and(page.locator('[data-status="ok"]')).waitFor({ timeout: 30_000 })
+    await job('release').click()
+    await log.getByText('deploying app-1.0.tgz to production').waitFor({ timeout: 30_000 })
+    await page.locator('[data-test="run-status"][data-status="ok"]').waitFor()
+    await snap('pipelines-04-done')
+  })
+
+  await step('the run page never polled the run', async () => {
+    const runId = runUrl.match(/\/runs\/(\d+)$/)[1]
+    const reads = requests.filter((u) => new RegExp(`/api/v1/pipeline-runs/${runId}$`).test(u)).length
+    const events = requests.filter((u) => /\/api\/v1\/events\?/.test(u)).length
+    // One read on open and one per change it was told about: a handful of stage and job
+    // changes, never one every few hundred milliseconds over the ~10 s the run took.
+    assert.ok(events >= 1, 'the event stream was opened')
+    assert.ok(reads <= 40, `the run was read ${reads} times`)
+  })
+
+  await step('the runs list and the pipeline list show the successful run', async () => {
+    await page.locator('.page-actions a', { hasText: 'Runs' }).click()
+    await page.waitForURL(/\/pipelines\/\d+\/runs$/)
+    const row = await rowWith(page, 'runs-table', '#1')
+    await row.locator('[data-status="ok"]').waitFor()
+    await page.locator('[data-nav="pipeline-workspaces"]').click()
+    await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
+    const p = await rowWith(page, 'pipelines-table', PIPELINE, '#1')
+    await p.locator('[data-status="ok"]').waitFor()
+  })
+
+  await step('no script errors on any page', async () => {
+    assert.deepEqual(errors, [])
+  })
+})
