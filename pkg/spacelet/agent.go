@@ -62,7 +62,7 @@ type Config struct {
 	// MaxLogBytes bounds one job's log (default 512 MiB; -1: unbounded): past it the job's
 	// output is dropped, with a notice, and the job runs on.
 	MaxLogBytes int64
-	Log           *slog.Logger
+	Log         *slog.Logger
 }
 
 // credentialFile is the name of the credential in DataDir.

@@ -38,8 +38,8 @@ type logStream struct {
 	limit     int64
 	accepted  int64
 	truncated bool
-	wake    chan struct{}
-	done    chan struct{}
+	wake      chan struct{}
+	done      chan struct{}
 }
 
 func newLogStream(peer protocol.Peer, jobID, offset, limit int64) *logStream {

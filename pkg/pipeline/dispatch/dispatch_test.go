@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -317,4 +318,42 @@ func TestLogLimit(t *testing.T) {
 	require.True(t, strings.HasPrefix(log, "line 1\nline 2\n"))
 	require.Contains(t, log, "the log reached 1000 bytes")
 	require.Less(t, len(log), 1200)
+}
+
+// A single-use token registers exactly one spacelet, even when several try at once.
+func TestSingleUseToken(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	ct, err := w.svc.CreateToken(w.ctx, 1, dispatch.TokenInput{Name: "once", SingleUse: true}, "http://ks")
+	require.NoError(t, err)
+	require.True(t, ct.SingleUse)
+	const n = 6
+	errsC := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := w.svc.Register(w.ctx, protocol.RegisterRequest{Token: ct.Token, Name: fmt.Sprintf("s%d", i), Capacity: 1})
+			errsC <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		err := <-errsC
+		if err == nil {
+			ok++
+			continue
+		}
+		e, _ := errs.As(err)
+		require.NotNil(t, e, "%v", err)
+		require.Equal(t, "registration_token_used", e.Code)
+	}
+	require.Equal(t, 1, ok)
+	page, err := w.svc.ListTokens(w.ctx, store.ListOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, page.Items[0].LastUsedAt)
+
+	// A reusable token registers many.
+	tok := w.token(1)
+	for i := range 3 {
+		_, err := w.svc.Register(w.ctx, protocol.RegisterRequest{Token: tok, Name: fmt.Sprintf("fleet-%d", i), Capacity: 1})
+		require.NoError(t, err)
+	}
 }
