@@ -384,3 +384,30 @@ func TestOversizeOutputs(t *testing.T) {
 		require.Contains(t, v.Reason, "the outputs of stage big take")
 	})
 }
+
+// TestActionOrder: a stage cannot be run again while one before it has not succeeded, and a
+// paused stage cannot be executed once its run is being canceled.
+func TestActionOrder(t *testing.T) {
+	forEngines(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		v := f.start(t, pipeline.Definition{Stages: []pipeline.Stage{
+			{Name: "gate", TriggerMode: pipeline.StageManual, Jobs: []pipeline.Job{runtest.ShellJob("x", "true")}},
+			{Name: "after", Jobs: []pipeline.Job{runtest.ShellJob("y", "true")}},
+		}})
+		require.Equal(t, store.StatusPause, v.Status)
+		_, err := f.svc.Cancel(ctx, v.ID, "bob")
+		require.NoError(t, err)
+		_, err = f.svc.Execute(ctx, v.ID, v.Stages[0].ID, nil, "carol")
+		require.True(t, errs.Is(err, errs.Conflict), "the cancel stands: %v", err)
+		v = f.sync(t, v.ID)
+		require.Equal(t, store.StatusCanceled, v.Status)
+		for _, action := range []string{run.ActionRetry, run.ActionReexecute} {
+			_, err = f.svc.StageAction(ctx, v.ID, v.Stages[1].ID, action, nil, "bob")
+			require.True(t, errs.Is(err, errs.Conflict), "%s: %v", action, err)
+			require.Contains(t, err.Error(), "stage gate, before after, is canceled")
+		}
+		_, err = f.svc.Retry(ctx, v.ID, v.Stages[0].ID, "bob")
+		require.NoError(t, err)
+		require.Equal(t, store.StatusPause, f.sync(t, v.ID).Status, "the manual stage asks again")
+	})
+}
