@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,11 @@ func NewClient(serverURL string, hc *http.Client) (*Client, error) {
 		return nil, fmt.Errorf("SERVER_URL %q must be an http or https URL", serverURL)
 	}
 	if hc == nil {
-		hc = &http.Client{}
+		// Each running job holds a cancel poll and sends its log while the agent polls for
+		// work: keep those connections open rather than the default two per host.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Transport: tr}
 	}
 	return &Client{base: u.String() + apiPrefix, hc: hc}, nil
 }
@@ -108,9 +113,20 @@ func (c *Client) call(ctx context.Context, method, path, contentType string, bod
 		var eb struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
+			Details struct {
+				Fields map[string]string `json:"fields"`
+			} `json:"details"`
 		}
 		if json.Unmarshal(data, &eb) == nil {
 			e.Code, e.Message = eb.Code, eb.Message
+			keys := make([]string, 0, len(eb.Details.Fields))
+			for k := range eb.Details.Fields {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				e.Message += fmt.Sprintf("; %s %s", k, eb.Details.Fields[k])
+			}
 		} else {
 			e.Message = strings.TrimSpace(string(data))
 		}
