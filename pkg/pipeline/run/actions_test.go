@@ -411,3 +411,21 @@ func TestActionOrder(t *testing.T) {
 		require.Equal(t, store.StatusPause, f.sync(t, v.ID).Status, "the manual stage asks again")
 	})
 }
+
+// TestPlacementCache: with a placement cache, spacelets and loads read for one placement serve
+// the next ones within its lifetime (loads raised locally), and are read again after it.
+func TestPlacementCache(t *testing.T) {
+	e := runtest.Open(t, "sqlite")
+	c := &clock{t: time.Now()}
+	svc := run.New(run.Deps{Store: e.Store, Bus: e.Bus, Now: c.now, PlacementCache: time.Second})
+	f := &fixture{Env: e, clock: c, svc: svc}
+	a := f.Spacelet(t, "a", nil, 1)
+	v1 := f.start(t, oneJob(runtest.ShellJob("x", "true")))
+	require.Equal(t, a.ID, v1.Stages[0].Jobs[0].SpaceletID)
+	b := f.Spacelet(t, "b", nil, 1)
+	v2 := f.start(t, oneJob(runtest.ShellJob("y", "true")))
+	require.Equal(t, a.ID, v2.Stages[0].Jobs[0].SpaceletID, "b is not known yet: the cached list serves")
+	c.add(2 * time.Second)
+	v3 := f.start(t, oneJob(runtest.ShellJob("z", "true")))
+	require.Equal(t, b.ID, v3.Stages[0].Jobs[0].SpaceletID, "read again: b is the least loaded")
+}
