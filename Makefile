@@ -30,7 +30,7 @@ run: build
 
 ## test: every test — Go (race, real MariaDB/Redis/Kubernetes), the console in Chromium, the chart on a test cluster, the server image; skips fail
 test: lint kube-testenv
-	@hack/deps.sh mariadb redis chromium node
+	@hack/deps.sh mariadb redis git chromium node
 	@hack/gotest.sh
 	@$(MAKE) --no-print-directory test-ui
 	@$(MAKE) --no-print-directory chart-test
@@ -38,7 +38,7 @@ test: lint kube-testenv
 
 ## test-go: the Go tests only
 test-go: kube-testenv
-	@hack/deps.sh mariadb redis
+	@hack/deps.sh mariadb redis git
 	@hack/gotest.sh
 
 ## kube-testenv: build (once, cached outside the repo) the Kubernetes test environment

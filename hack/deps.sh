@@ -70,6 +70,7 @@ for what in "$@"; do
     mariadb) ensure_mariadb ;;
     redis) ensure_redis ;;
     chromium) ensure_chromium ;;
+    git) need_pkg git git ;; # real git servers in tests (internal/gittest: git http-backend, upload-pack)
     node) ensure_node_modules ;;
     *) log "unknown dependency $what"; exit 2 ;;
   esac

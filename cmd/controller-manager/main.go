@@ -25,6 +25,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubespace/kubespace/internal/controllerapp"
+	"github.com/kubespace/kubespace/pkg/audit"
 	"github.com/kubespace/kubespace/pkg/config"
 	"github.com/kubespace/kubespace/pkg/controller/triggers"
 	"github.com/kubespace/kubespace/pkg/eventbus"
@@ -90,7 +91,8 @@ func serve(ctx context.Context, args []string) error {
 		ws := workspace.New(workspace.Deps{Store: st, Box: box, Secrets: settings.NewSecrets(st.Secrets, box), Log: log})
 		commits, branches = controllerapp.Commits(ws), controllerapp.Branches(ws)
 	}
-	runs := run.New(run.Deps{Store: st, Bus: bus, Events: pub, Commits: commits, Log: log})
+	// Runs started by triggers are audited here (the server prunes the audit log).
+	runs := run.New(run.Deps{Store: st, Bus: bus, Events: pub, Commits: commits, Audit: audit.New(st.Audit, 0, log), Log: log})
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.MetricsAddress, strconv.Itoa(cfg.MetricsPort)))
 	if err != nil {

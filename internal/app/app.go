@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kubespace/kubespace/internal/controllerapp"
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/audit"
 	"github.com/kubespace/kubespace/pkg/authchange"
@@ -35,6 +36,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
 	"github.com/kubespace/kubespace/pkg/pipeline"
+	"github.com/kubespace/kubespace/pkg/pipeline/run"
 	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
 	"github.com/kubespace/kubespace/pkg/resources"
 	"github.com/kubespace/kubespace/pkg/secretbox"
@@ -75,6 +77,9 @@ type App struct {
 	// Events is this replica's hub of live updates; Publish sends them from any process.
 	Events  *events.Hub
 	Publish *events.Publisher
+	// Runs starts pipeline runs and acts on them (app_runs.go).
+	Runs        *run.Service
+	runBranches runBranches
 	// Spacelets are the pipeline worker parts (protocol, logs, plugins, local spacelet).
 	Spacelets *Spacelets
 	// Cert serves the TLS port (nil when TLS_PORT=0).
@@ -166,19 +171,21 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 	}
 	a.PipelineWorkspaces = a.newPipelineWorkspaces(box, settings.NewSecrets(a.Store.Secrets, box), a.PipelineValidator)
 	a.Spacelets = a.newSpacelets()
+	a.setupRuns(a.PipelineWorkspaces)
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.API, err = httpapi.New(httpapi.Deps{
 		Identity: a.Identity, Authorizer: authz, Bindings: access.NewBindings(authz, a.Store.RoleBindings, a.Store.Users, a.Changes), Streams: a.Streams, Events: a.Events,
 		Audit:    a.Audit,
 		Settings: httpapi.SettingsServices{Secrets: settings.NewSecrets(a.Store.Secrets, box), Registries: settings.NewRegistries(a.Store.Registries, box)},
-		Clusters: a.Clusters, Proxies: proxies, Resources: a.Resources,
+		Clusters: a.Clusters, Proxies: proxies, Resources: a.Resources, Runs: a.Runs,
 		Health: []httpapi.HealthCheck{{Name: "database", Check: a.DB.Ping}, {Name: "event_bus", Check: a.Bus.Ping}},
 		Log:    log, Metrics: a.Registry, Gatherer: a.Registry, Version: opts.Version,
 		TrustedProxies: cfg.TrustedProxies, ServerURL: cfg.ServerURL, Console: opts.Console,
 		TLSPort: cfg.TLSPort, ServingCA: servingCA(cfg, a.Cert),
 		PipelineWorkspaces: a.PipelineWorkspaces,
 		Spacelets:          a.Spacelets.api(),
+		Webhooks:           webhookServices(a.Store, a.PipelineWorkspaces, controllerapp.Starter(a.Runs, a.Store), log),
 	})
 	if err != nil {
 		return nil, err
@@ -326,6 +333,7 @@ func (a *App) Run(ctx context.Context, ln, tlsLn net.Listener) error {
 	g.Go(func() error { return a.Audit.Run(gctx) })
 	g.Go(func() error { return a.Clusters.Run(gctx, 30*time.Second) })
 	g.Go(func() error { return a.Resources.Run(gctx) })
+	g.Go(func() error { return a.RunControllers(gctx) })
 	g.Go(func() error { return a.runSpacelets(gctx) })
 	g.Go(func() error {
 		t := time.NewTicker(10 * time.Minute)

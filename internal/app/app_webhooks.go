@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"log/slog"
 
 	"github.com/kubespace/kubespace/pkg/controller/triggers"
@@ -16,13 +15,7 @@ import (
 // httpapi.Deps.Webhooks.
 func webhookServices(st store.Store, ws *workspace.Service, starter triggers.Starter, log *slog.Logger) *httpapi.WebhookServices {
 	return &httpapi.WebhookServices{
-		Secrets: httpapi.WebhookSecretFunc(func(ctx context.Context, id int64) ([]byte, error) {
-			s, err := ws.WebhookSecret(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return []byte(s.Secret), nil
-		}),
-		Pushes: triggers.NewPushHandler(triggers.Stores{Pipelines: st.Pipelines, Runs: st.PipelineRuns, Triggers: st.Triggers}, starter, log),
+		Secrets: httpapi.WebhookSecretFunc(ws.PushSecret),
+		Pushes:  triggers.NewPushHandler(triggers.Stores{Pipelines: st.Pipelines, Runs: st.PipelineRuns, Triggers: st.Triggers}, starter, log),
 	}
 }

@@ -61,12 +61,15 @@ type SSHServer struct {
 // RepoURL returns the ssh:// clone URL of a repository.
 func (s *SSHServer) RepoURL(name string) string { return "ssh://git@" + s.Addr + "/" + name }
 
-// ServeSSH starts an SSH server accepting the given public keys (user "git").
+// ServeSSH starts an SSH server accepting the given public keys for the user "git".
 func (r *Repos) ServeSSH(authorized ...ssh.PublicKey) *SSHServer {
 	r.t.Helper()
 	host := NewKey(r.t)
 	cfg := &ssh.ServerConfig{
-		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			if meta.User() != "git" { // as GitHub, GitLab and Gitee: every key logs in as git
+				return nil, errors.New("unknown user")
+			}
 			for _, a := range authorized {
 				if bytes.Equal(a.Marshal(), key.Marshal()) {
 					return &ssh.Permissions{}, nil

@@ -1,272 +1,272 @@
 package systemtest
 
 import (
-	"bufio"
-	"context"
 	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/stretchr/testify/require"
-
 	"github.com/kubespace/kubespace/internal/proctest"
 	"github.com/kubespace/kubespace/internal/testdeps"
-	"github.com/kubespace/kubespace/pkg/eventbus/redisbus"
-	"github.com/kubespace/kubespace/pkg/pipeline/run"
-	"github.com/kubespace/kubespace/pkg/store"
-	"github.com/kubespace/kubespace/pkg/store/database"
 )
 
-// pipelineSystem is a server, a controller-manager and spacelets as processes on one MariaDB
-// database and Redis. Runs are started with the run service on the same database (the runs
-// API is the run controller's area), which nudges the controller-manager through Redis.
-type pipelineSystem struct {
-	t      *testing.T
-	server *proctest.Server
-	admin  client
-	st     store.Store
-	runs   *run.Service
-	env    map[string]string
-	token  string
-	ws     int64
+// runView is the part of a run the tests read.
+type runView struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+	Stages []struct {
+		ID      int64             `json:"id"`
+		Status  string            `json:"status"`
+		Outputs map[string]string `json:"outputs"`
+		Jobs    []struct {
+			Status     string `json:"status"`
+			SpaceletID int64  `json:"spacelet_id"`
+		} `json:"jobs"`
+	} `json:"stages"`
 }
 
-func startPipelineSystem(t *testing.T) *pipelineSystem {
-	ctx := context.Background()
-	db := testdeps.MySQLDatabase(t)
-	redisAddr := testdeps.RedisAddr(t)
-	host, port, _ := net.SplitHostPort(db.Addr)
-	env := map[string]string{"MYSQL_HOST": host, "MYSQL_PORT": port, "MYSQL_USER": db.User, "MYSQL_PASSWORD": db.Passwd,
-		"MYSQL_DBNAME": db.DBName, "REDIS_ADDRESS": redisAddr, "DATA_DIR": t.TempDir(),
-		"SECRET_KEY": base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))}
-	serverEnv := map[string]string{"SETUP_TOKEN": "pipeline-system-setup"}
-	for k, v := range env {
-		serverEnv[k] = v
+// waitRun polls a run until it has status (failing after a minute).
+func waitRun(t *testing.T, c client, id int64, status string) runView {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var v runView
+		c.expect(t, http.StatusOK, http.MethodGet, path("/api/v1/pipeline-runs/%d", id), nil, &v)
+		if v.Status == status {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %d is %s (%s), not %s", id, v.Status, v.Reason, status)
+		}
+		time.Sleep(25 * time.Millisecond)
 	}
-	p := &pipelineSystem{t: t, env: env, server: proctest.StartServer(t, "server", serverEnv)}
-	client{url: p.server.URL}.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/setup", map[string]string{
-		"username": "admin", "password": password, "email": "admin@example.com", "setup_token": "pipeline-system-setup"}, nil)
-	p.admin = login(t, p.server.URL, "admin", password)
+}
 
-	cmEnv := map[string]string{"METRICS_PORT": strconv.Itoa(proctest.FreePort(t)), "METRICS_ADDRESS": "127.0.0.1", "RUN_RESYNC": "2s"}
-	for k, v := range env {
-		cmEnv[k] = v
+// twoStagePipeline creates a custom workspace and a pipeline: two parallel shell jobs (one
+// writes an output variable, scheduled by label when label is set), then a manual stage with a
+// parameter whose job checks both.
+func twoStagePipeline(t *testing.T, c client, labels map[string]string) int64 {
+	t.Helper()
+	var ws idOnly
+	c.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces",
+		map[string]any{"name": "pws-" + strconv.FormatInt(time.Now().UnixNano(), 36), "type": "custom"}, &ws)
+	job := func(name, script string, sched map[string]any) map[string]any {
+		return map[string]any{"name": name, "plugin_key": "execute_shell", "params": map[string]any{"script": script}, "schedule": sched}
 	}
-	cm := proctest.Start(t, "controller-manager", proctest.Binary(t, "controller-manager"), proctest.Env(cmEnv))
-	cm.WaitHTTP(t, "http://127.0.0.1:"+cmEnv["METRICS_PORT"]+"/healthz", 60*time.Second)
+	sched := map[string]any{}
+	if labels != nil {
+		sched["labels"] = labels
+	}
+	var p idOnly
+	c.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipeline-workspaces/%d/pipelines", ws.ID), map[string]any{
+		"name": "build-and-ship",
+		"stages": []any{
+			map[string]any{"name": "build", "trigger_mode": "auto", "jobs": []any{
+				job("compile", `echo "IMAGE=app:$PIPELINE_BUILD_NUMBER" >> "$PIPELINE_OUTPUT"`, sched),
+				job("lint", `echo linting`, map[string]any{}),
+			}},
+			map[string]any{"name": "ship", "trigger_mode": "manual", "custom_params": []any{map[string]any{"name": "TARGET", "default": "staging"}},
+				"jobs": []any{job("ship", `test "$IMAGE" = app:1 && test "$TARGET" = production`, map[string]any{})}},
+		},
+	}, &p)
+	return p.ID
+}
+
+// driveRun starts a run of pipeline p, waits for its manual stage, executes it with a
+// parameter and waits for the run to succeed.
+func driveRun(t *testing.T, c client, p int64) runView {
+	t.Helper()
+	var v runView
+	c.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipelines/%d/runs", p), map[string]any{}, &v)
+	v = waitRun(t, c, v.ID, "pause")
+	if v.Stages[0].Outputs["IMAGE"] != "app:1" {
+		t.Fatalf("the build stage's output did not arrive: %+v", v.Stages[0])
+	}
+	c.expect(t, http.StatusOK, http.MethodPost, path("/api/v1/pipeline-runs/%d/stages/%d/execute", v.ID, v.Stages[1].ID),
+		map[string]any{"params": map[string]string{"TARGET": "production"}}, nil)
+	return waitRun(t, c, v.ID, "ok")
+}
+
+// TestEmbeddedPipeline: the server alone (embedded database, in-process bus, controllers and
+// local spacelet inside) runs a pipeline of shell jobs defined through the API, with no other
+// setup.
+func TestEmbeddedPipeline(t *testing.T) {
+	s := proctest.StartServer(t, "server", map[string]string{"SETUP_TOKEN": "system-test-setup-token", "DATA_DIR": t.TempDir()})
+	client{url: s.URL}.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/setup", map[string]string{
+		"username": "admin", "password": password, "email": "admin@example.com", "setup_token": "system-test-setup-token"}, nil)
+	admin := login(t, s.URL, "admin", password)
+	driveRun(t, admin, twoStagePipeline(t, admin, nil))
+
+	// Cancel mid-job: the running job is stopped and the run ends canceled.
+	var ws, p idOnly
+	admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces", map[string]any{"name": "slow", "type": "custom"}, &ws)
+	admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipeline-workspaces/%d/pipelines", ws.ID), map[string]any{
+		"name": "slow", "stages": []any{map[string]any{"name": "s", "jobs": []any{map[string]any{"name": "sleep",
+			"plugin_key": "execute_shell", "params": map[string]any{"script": "sleep 300"}}}}}}, &p)
+	var v runView
+	admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipelines/%d/runs", p.ID), map[string]any{}, &v)
+	deadline := time.Now().Add(60 * time.Second)
+	for len(v.Stages) == 0 || v.Stages[0].Jobs[0].Status != "doing" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the job never started: %+v", v)
+		}
+		time.Sleep(25 * time.Millisecond)
+		admin.expect(t, http.StatusOK, http.MethodGet, path("/api/v1/pipeline-runs/%d", v.ID), nil, &v)
+	}
+	admin.expect(t, http.StatusOK, http.MethodPost, path("/api/v1/pipeline-runs/%d/cancel", v.ID), nil, nil)
+	v = waitRun(t, admin, v.ID, "canceled")
+	if st := v.Stages[0].Jobs[0].Status; st != "canceled" {
+		t.Fatalf("the job is %s, not canceled", st)
+	}
+}
+
+// TestSeparateBinaries: a server, two controller-managers and two spacelets as separate
+// processes on MariaDB and Redis. A job asking for a label waits, saying why, until a spacelet
+// with that label registers; runs finish with both controller-managers running at once.
+func TestSeparateBinaries(t *testing.T) {
+	db := testdeps.MySQLDatabase(t)
+	host, port, _ := net.SplitHostPort(db.Addr)
+	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	shared := map[string]string{"MYSQL_HOST": host, "MYSQL_PORT": port, "MYSQL_USER": db.User, "MYSQL_PASSWORD": db.Passwd,
+		"MYSQL_DBNAME": db.DBName, "REDIS_ADDRESS": testdeps.RedisAddr(t), "SECRET_KEY": key}
+	env := func(extra map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range shared {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	s := proctest.StartServer(t, "server", env(map[string]string{"SETUP_TOKEN": "system-test-setup-token", "DATA_DIR": t.TempDir()}))
+	client{url: s.URL}.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/setup", map[string]string{
+		"username": "admin", "password": password, "email": "admin@example.com", "setup_token": "system-test-setup-token"}, nil)
+	admin := login(t, s.URL, "admin", password)
+	proctest.StartControllerManager(t, "controller-manager-1", env(nil))
+	proctest.StartControllerManager(t, "controller-manager-2", env(nil))
 
 	var tok struct {
 		Token string `json:"token"`
 	}
-	p.admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/spacelet-tokens", map[string]any{"name": "system"}, &tok)
-	p.token = tok.Token
-
-	sdb, err := database.Open(ctx, database.Config{MySQL: db})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = sdb.Close() })
-	p.st = sdb.Store()
-	rc := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{redisAddr}})
-	bus := redisbus.New(rc, redisbus.Options{})
-	t.Cleanup(func() { _ = bus.Close() })
-	p.runs = run.New(run.Deps{Store: p.st, Bus: bus})
-
-	var ws idOnly
-	p.admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces", map[string]any{"name": "system", "type": "custom"}, &ws)
-	p.ws = ws.ID
-	return p
-}
-
-// spacelet starts a spacelet process and waits until it is online; it returns the process
-// and the spacelet's id.
-func (p *pipelineSystem) spacelet(name, labels string) (*proctest.Process, int64) {
-	t := p.t
-	port := proctest.FreePort(t)
-	sp := proctest.Start(t, name, proctest.Binary(t, "spacelet"), proctest.Env(map[string]string{"SERVER_URL": p.server.URL,
-		"REGISTRATION_TOKEN": p.token, "DATA_DIR": t.TempDir(), "SPACELET_NAME": name, "LABELS": labels, "CAPACITY": "2",
-		"METRICS_PORT": strconv.Itoa(port)}))
-	sp.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", port), 60*time.Second)
-	var id int64
-	require.Eventually(t, func() bool {
-		s, err := p.st.Spacelets.GetByName(context.Background(), name)
-		if err != nil || s.Status != store.SpaceletOnline {
-			return false
-		}
-		id = s.ID
-		return true
-	}, 30*time.Second, 20*time.Millisecond)
-	return sp, id
-}
-
-type job struct {
-	name, script string
-	labels       map[string]string
-}
-
-// pipeline creates a pipeline of auto stages, each a list of parallel jobs.
-func (p *pipelineSystem) pipeline(name string, stages ...[]job) int64 {
-	var ss []any
-	for i, jobs := range stages {
-		var js []any
-		for _, j := range jobs {
-			js = append(js, map[string]any{"name": j.name, "plugin_key": "execute_shell", "params": map[string]any{"script": j.script},
-				"schedule": map[string]any{"labels": j.labels}})
-		}
-		ss = append(ss, map[string]any{"name": fmt.Sprintf("stage-%d", i+1), "trigger_mode": "auto", "jobs": js})
+	admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/spacelet-tokens", map[string]any{"name": "builders"}, &tok)
+	spacelet := func(name, labels string) {
+		proctest.Start(t, name, proctest.Binary(t, "spacelet"), proctest.Env(map[string]string{"SERVER_URL": s.URL,
+			"REGISTRATION_TOKEN": tok.Token, "DATA_DIR": t.TempDir(), "SPACELET_NAME": name, "LABELS": labels, "METRICS_PORT": "0"}))
 	}
-	var out idOnly
-	p.admin.expect(p.t, http.StatusCreated, http.MethodPost, path("/api/v1/pipeline-workspaces/%d/pipelines", p.ws),
-		map[string]any{"name": name, "stages": ss}, &out)
-	return out.ID
+	spacelet("plain", "os=linux")
+
+	p := twoStagePipeline(t, admin, map[string]string{"pool": "build"})
+	var v runView
+	admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipelines/%d/runs", p), map[string]any{}, &v)
+	deadline := time.Now().Add(30 * time.Second)
+	for v.Reason != "job compile waits: no spacelet with labels pool=build is online" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run does not say why its job waits: %q", v.Reason)
+		}
+		time.Sleep(25 * time.Millisecond)
+		admin.expect(t, http.StatusOK, http.MethodGet, path("/api/v1/pipeline-runs/%d", v.ID), nil, &v)
+	}
+	spacelet("builder", "os=linux,pool=build")
+	v = waitRun(t, admin, v.ID, "pause")
+	admin.expect(t, http.StatusOK, http.MethodPost, path("/api/v1/pipeline-runs/%d/stages/%d/execute", v.ID, v.Stages[1].ID),
+		map[string]any{"params": map[string]string{"TARGET": "production"}}, nil)
+	waitRun(t, admin, v.ID, "ok")
 }
 
-func (p *pipelineSystem) start(pipelineID int64) int64 {
-	v, err := p.runs.Start(context.Background(), pipelineID, run.StartRequest{User: "admin", UserID: 1})
-	require.NoError(p.t, err)
-	return v.ID
-}
-
-// jobs returns the run's jobs by name.
-func (p *pipelineSystem) jobs(runID int64) (map[string]store.JobRun, *store.PipelineRun) {
-	d, err := p.st.PipelineRuns.Detail(context.Background(), runID)
-	require.NoError(p.t, err)
-	out := map[string]store.JobRun{}
-	for _, js := range d.Jobs {
-		for _, j := range js {
-			out[j.Name] = j
+// TestRedisRestartAndTwoControllers: with two controller-managers running at once, 20 runs
+// started around a restart of Redis all finish, and every job ran exactly once (each execution
+// appends a line to a file the test counts).
+func TestRedisRestartAndTwoControllers(t *testing.T) {
+	redisPort := proctest.FreePort(t)
+	startRedis := func(name string) *proctest.Process {
+		p := proctest.Start(t, name, "redis-server", nil, "--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no")
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(redisPort))); err == nil {
+				_ = c.Close()
+				return p
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("redis did not start:\n%s", p.Output())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	return out, &d.Run
-}
-
-func (p *pipelineSystem) waitRun(runID int64, status string, within time.Duration) {
-	p.t.Helper()
-	var last string
-	require.Eventually(p.t, func() bool {
-		_, r := p.jobs(runID)
-		last = r.Status + " " + r.Reason
-		return r.Status == status
-	}, within, 20*time.Millisecond, "run %d never became %s (last: %s)", runID, status, last)
-}
-
-func (p *pipelineSystem) log(jobID int64) string {
-	st, b := p.admin.do(p.t, http.MethodGet, path("/api/v1/job-runs/%d/log", jobID), nil)
-	require.Equal(p.t, http.StatusOK, st)
-	return string(b)
-}
-
-func readPID(t *testing.T, file string) int {
-	var pid int
-	require.Eventually(t, func() bool {
-		b, err := os.ReadFile(file)
-		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err == nil && pid > 0
-	}, 60*time.Second, 10*time.Millisecond)
-	return pid
-}
-
-// processAlive reports whether a process exists and is not a zombie.
-func processAlive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
+	redisProc := startRedis("redis")
+	db := testdeps.MySQLDatabase(t)
+	host, port, _ := net.SplitHostPort(db.Addr)
+	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	env := func(extra map[string]string) map[string]string {
+		out := map[string]string{"MYSQL_HOST": host, "MYSQL_PORT": port, "MYSQL_USER": db.User, "MYSQL_PASSWORD": db.Passwd,
+			"MYSQL_DBNAME": db.DBName, "REDIS_ADDRESS": net.JoinHostPort("127.0.0.1", strconv.Itoa(redisPort)), "SECRET_KEY": key,
+			"RUN_RESYNC": "1s"}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	s := proctest.StartServer(t, "server", env(map[string]string{"SETUP_TOKEN": "system-test-setup-token", "DATA_DIR": t.TempDir()}))
+	client{url: s.URL}.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/setup", map[string]string{
+		"username": "admin", "password": password, "email": "admin@example.com", "setup_token": "system-test-setup-token"}, nil)
+	admin := login(t, s.URL, "admin", password)
+	proctest.StartControllerManager(t, "controller-manager-1", env(nil))
+	proctest.StartControllerManager(t, "controller-manager-2", env(nil))
+	var tok struct {
+		Token string `json:"token"`
+	}
+	admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/spacelet-tokens", map[string]any{"name": "builders"}, &tok)
+	for _, name := range []string{"s1", "s2"} {
+		proctest.Start(t, name, proctest.Binary(t, "spacelet"), proctest.Env(map[string]string{"SERVER_URL": s.URL,
+			"REGISTRATION_TOKEN": tok.Token, "DATA_DIR": t.TempDir(), "SPACELET_NAME": name, "CAPACITY": "4", "METRICS_PORT": "0"}))
+	}
+
+	var ws, p idOnly
+	admin.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces", map[string]any{"name": "count", "type": "custom"}, &ws)
+	job := func(name string) map[string]any {
+		return map[string]any{"name": name, "plugin_key": "execute_shell",
+			"params": map[string]any{"script": `echo "$PIPELINE_BUILD_NUMBER ` + name + `" >> "$COUNT_FILE"`}}
+	}
+	admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipeline-workspaces/%d/pipelines", ws.ID), map[string]any{
+		"name": "count", "stages": []any{map[string]any{"name": "s", "jobs": []any{job("a"), job("b")}}}}, &p)
+	countFile := t.TempDir() + "/executions"
+	var ids []int64
+	start := func(n int) {
+		for i := 0; i < n; i++ {
+			var v runView
+			admin.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipelines/%d/runs", p.ID),
+				map[string]any{"params": map[string]string{"COUNT_FILE": countFile}}, &v)
+			ids = append(ids, v.ID)
+		}
+	}
+	start(10)
+	redisProc.Kill()
+	time.Sleep(500 * time.Millisecond)
+	startRedis("redis-again")
+	start(10)
+	for _, id := range ids {
+		waitRun(t, admin, id, "ok")
+	}
+	data, err := os.ReadFile(countFile)
 	if err != nil {
-		return false
+		t.Fatal(err)
 	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	return len(f) > 0 && f[0] != "Z"
-}
-
-// The separate binaries run pipelines end to end: parallel jobs placed by label on two spacelets,
-// outputs flowing to the next stage, a live log, a job that waits for a matching spacelet and
-// says why, a cancel that ends the job's processes within a second, and a spacelet killed
-// mid-job whose job fails when its lease runs out.
-func TestPipelinesOnSeparateBinaries(t *testing.T) {
-	p := startPipelineSystem(t)
-	_, idA := p.spacelet("spacelet-a", "os=linux,pool=a")
-	spB, idB := p.spacelet("spacelet-b", "os=linux,pool=b")
-
-	// Two stages; the first's parallel jobs go to the spacelet their labels name.
-	pid := p.pipeline("build-and-use",
-		[]job{{"on-a", `echo "running on a"; echo "FROM_A=alpha" >> "$PIPELINE_OUTPUT"`, map[string]string{"pool": "a"}},
-			{"on-b", `echo "running on b"; echo "FROM_B=beta" >> "$PIPELINE_OUTPUT"`, map[string]string{"pool": "b"}}},
-		[]job{{"use", `echo "got $FROM_A and $FROM_B"`, map[string]string{"os": "linux"}}})
-	runID := p.start(pid)
-	p.waitRun(runID, store.StatusOK, 60*time.Second)
-	jobs, _ := p.jobs(runID)
-	require.Equal(t, idA, jobs["on-a"].SpaceletID)
-	require.Equal(t, idB, jobs["on-b"].SpaceletID)
-	require.Equal(t, "running on a\n", p.log(jobs["on-a"].ID))
-	require.Equal(t, "got alpha and beta\n", p.log(jobs["use"].ID))
-
-	// A job follows live: the first line is on the follow endpoint while the job still runs.
-	pid = p.pipeline("slow", []job{{"slow", `echo first; sleep 2; echo second`, map[string]string{"pool": "a"}}})
-	runID = p.start(pid)
-	var slow store.JobRun
-	require.Eventually(t, func() bool {
-		jobs, _ := p.jobs(runID)
-		slow = jobs["slow"]
-		return slow.Status == store.StatusDoing
-	}, 60*time.Second, 10*time.Millisecond)
-	req, _ := http.NewRequest(http.MethodGet, p.server.URL+path("/api/v1/job-runs/%d/log?follow=true", slow.ID), nil)
-	req.Header.Set("Authorization", "Bearer "+p.admin.token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	sc := bufio.NewScanner(resp.Body)
-	require.True(t, sc.Scan())
-	require.Equal(t, "first", sc.Text())
-	jobs, _ = p.jobs(runID)
-	require.Equal(t, store.StatusDoing, jobs["slow"].Status, "the first line arrived while the job ran")
-	require.True(t, sc.Scan())
-	require.Equal(t, "second", sc.Text())
-	require.False(t, sc.Scan(), "the follow ends with the job")
-	resp.Body.Close()
-	p.waitRun(runID, store.StatusOK, 30*time.Second)
-
-	// No spacelet matches: the job waits and says why.
-	pid = p.pipeline("gpu", []job{{"train", "true", map[string]string{"pool": "gpu"}}})
-	runID = p.start(pid)
-	require.Eventually(t, func() bool {
-		jobs, _ := p.jobs(runID)
-		return strings.Contains(jobs["train"].Reason, "no spacelet with labels pool=gpu")
-	}, 30*time.Second, 20*time.Millisecond)
-	_, err = p.runs.Cancel(context.Background(), runID, "admin")
-	require.NoError(t, err)
-	p.waitRun(runID, store.StatusCanceled, 30*time.Second)
-
-	// Cancel mid-job: the job's processes are gone within a second.
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	pid = p.pipeline("cancel-me", []job{{"sleepy", `sleep 600 & echo $! > ` + pidFile + `; wait`, map[string]string{"pool": "a"}}})
-	runID = p.start(pid)
-	sleeper := readPID(t, pidFile)
-	start := time.Now()
-	_, err = p.runs.Cancel(context.Background(), runID, "admin")
-	require.NoError(t, err)
-	require.Eventually(t, func() bool { return !processAlive(sleeper) }, time.Second, 5*time.Millisecond,
-		"the job's process outlived the cancel by a second")
-	t.Logf("cancelled job's process gone after %s", time.Since(start))
-	p.waitRun(runID, store.StatusCanceled, 30*time.Second)
-
-	// A spacelet killed mid-job: its job fails when the lease runs out, saying why.
-	shellFile := filepath.Join(t.TempDir(), "shell")
-	pid = p.pipeline("lost", []job{{"doomed", `echo $$ > ` + shellFile + `; sleep 600`, map[string]string{"pool": "b"}}})
-	runID = p.start(pid)
-	shell := readPID(t, shellFile)
-	spB.Kill()
-	require.Eventually(t, func() bool { return !processAlive(shell) }, time.Second, 5*time.Millisecond, "the job's shell outlived its spacelet")
-	p.waitRun(runID, store.StatusError, 90*time.Second)
-	jobs, _ = p.jobs(runID)
-	require.Contains(t, jobs["doomed"].Message, "lease")
-	b, _ := json.Marshal(jobs["doomed"])
-	t.Logf("lost job: %s", b)
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		seen[line]++
+	}
+	if len(seen) != 40 {
+		t.Fatalf("%d distinct job executions, want 40: %v", len(seen), seen)
+	}
+	for line, n := range seen {
+		if n != 1 {
+			t.Fatalf("job %q ran %d times", line, n)
+		}
+	}
 }

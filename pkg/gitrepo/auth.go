@@ -46,6 +46,11 @@ func (r Remote) run(ctx context.Context, what string, fn func(ctx context.Contex
 	if o.auth, err = r.authMethod(o.timeout); err != nil {
 		return err
 	}
+	// The caller's own deadline may come first: the message then names what was left of it.
+	bound := o.timeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < bound {
+		bound = max(time.Until(dl).Round(time.Millisecond), 0)
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	done := make(chan error, 1)
@@ -61,7 +66,7 @@ func (r Remote) run(ctx context.Context, what string, fn func(ctx context.Contex
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w", what, ctx.Err())
 	}
-	return r.classify(what, err, o.timeout)
+	return r.classify(what, err, bound)
 }
 
 // authMethod builds go-git's authentication for the remote's transport.
@@ -84,9 +89,11 @@ func (r Remote) authMethod(timeout time.Duration) (transport.AuthMethod, error) 
 	if err != nil {
 		return nil, invalidURL("is not a valid SSH URL")
 	}
-	user := r.Username
+	// The URL's user (git@github.com:...) is what the server expects; a secret's username is
+	// for URLs that name none.
+	user := ep.User
 	if user == "" {
-		user = ep.User
+		user = r.Username
 	}
 	if user == "" {
 		user = "git"

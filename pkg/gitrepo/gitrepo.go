@@ -39,7 +39,7 @@ type Remote struct {
 	// Username with Password (or a token as the password) authenticate over HTTP(S); a token
 	// without a username is sent with the username "oauth2" (GitLab's convention; GitHub and
 	// Gitee accept any). PrivateKey (PEM or OpenSSH format, Passphrase when encrypted)
-	// authenticates over SSH, as Username or the URL's user (default "git").
+	// authenticates over SSH, as the URL's user, else Username, else "git".
 	Username   string
 	Password   string
 	PrivateKey string

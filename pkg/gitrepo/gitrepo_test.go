@@ -199,6 +199,22 @@ func TestFailuresHaveCodes(t *testing.T) {
 	})
 }
 
+// Over SSH the URL's user is the login (a key secret's username is for URLs without one).
+func TestSSHUser(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.overSSH()
+	r.Username = "bob"
+	_, err := gitrepo.ListBranches(context.Background(), r)
+	require.NoError(t, err, "git@ from the URL, not bob")
+	r.URL = "ssh://" + f.ssh.Addr + "/team/app.git"
+	_, err = gitrepo.ListBranches(context.Background(), r)
+	requireCode(t, err, gitrepo.CodeAuthFailed, "refused the credentials")
+	r.Username = ""
+	_, err = gitrepo.ListBranches(context.Background(), r)
+	require.NoError(t, err, "git by default")
+}
+
 // The user's explicit opt-outs: any TLS certificate, any SSH host key.
 func TestOptOuts(t *testing.T) {
 	t.Parallel()

@@ -23,6 +23,7 @@ import (
 	"github.com/kubespace/kubespace/pkg/events"
 	"github.com/kubespace/kubespace/pkg/identity"
 	"github.com/kubespace/kubespace/pkg/kubeproxy"
+	"github.com/kubespace/kubespace/pkg/pipeline/run"
 	"github.com/kubespace/kubespace/pkg/pipeline/workspace"
 	"github.com/kubespace/kubespace/pkg/resources"
 )
@@ -84,6 +85,8 @@ type Deps struct {
 	Resources  *resources.Browser
 	// Streams tracks open long-lived requests so they end when their caller loses access.
 	Streams *authchange.Streams
+	// Runs starts pipeline runs and acts on them (nil: no run routes).
+	Runs *run.Service
 	// Events fans live updates out to Server-Sent Events clients.
 	Events   *events.Hub
 	Health   []HealthCheck
@@ -160,6 +163,7 @@ func New(deps Deps) (*API, error) {
 	a.registerClusters()
 	a.registerResources()
 	a.registerEvents()
+	a.registerRuns()
 	a.registerWebhooks()
 	a.registerPipelines()
 	a.registerSpaceletProtocol()

@@ -49,14 +49,6 @@ func objectPath(t testing.TB, admin *apitest.Client, routePath string) string {
 			return create("/image-registries", map[string]any{"registry": uniq("r") + ".example.com"})
 		},
 		"clusters": func() int64 { return create("/clusters", map[string]any{"name": uniq("c")}) },
-		"pipeline-workspaces": func() int64 {
-			return create("/pipeline-workspaces", map[string]any{"name": uniq("pws"), "type": "custom"})
-		},
-		"pipelines": func() int64 {
-			ws := create("/pipeline-workspaces", map[string]any{"name": uniq("pws"), "type": "custom"})
-			return create(fmt.Sprintf("/pipeline-workspaces/%d/pipelines", ws), plainPipeline(uniq("p")))
-		},
-
 		// Spacelets (spacelets_test.go).
 		"spacelets":       func() int64 { return spaceletFixture(t, admin.S) },
 		"spacelet-tokens": func() int64 { return create("/spacelet-tokens", map[string]any{"name": uniq("t")}) },
@@ -67,8 +59,13 @@ func objectPath(t testing.TB, admin *apitest.Client, routePath string) string {
 		switch {
 		case seg == ":id" && i > 0:
 			mk, ok := makers[segs[i-1]]
+			if !ok {
+				mk, ok = func() int64 { return objectMakers[segs[i-1]](t, admin) }, objectMakers[segs[i-1]] != nil
+			}
 			require.True(t, ok, "no fixture for %s: add one to objectPath", routePath)
 			segs[i] = fmt.Sprint(mk())
+		case paramMakers[seg] != nil:
+			segs[i] = paramMakers[seg](t, admin, segs[:i])
 		case seg == "*path":
 			segs[i] = "api/v1/namespaces"
 		case strings.HasPrefix(seg, ":") || strings.HasPrefix(seg, "*"):

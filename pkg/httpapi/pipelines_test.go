@@ -156,6 +156,15 @@ func TestPipelineWorkspacesAPI(t *testing.T) {
 		require.Contains(t, seen, "admin create pipeline p1")
 		require.Contains(t, seen, "admin update pipeline p1-renamed")
 		require.Contains(t, seen, "admin delete pipeline p1-renamed")
+		admin.Expect(http.StatusOK, http.MethodGet, apitest.Path("/api/v1/audit-events?scope=pipeline_workspace&scope_id=%d&action=read_webhook_secret", ws.ID), nil).JSON(t, &audit)
+		require.Len(t, audit.Items, 1, "who read the webhook secret is on record")
+		require.Equal(t, "admin", audit.Items[0].Username)
+
+		// A repository that went away is a 422 saying so, not a 5xx.
+		httpSrv.Close()
+		e = requireError(t, admin.Do(http.MethodGet, apitest.Path("/api/v1/pipeline-workspaces/%d/branches", ws.ID), nil),
+			http.StatusUnprocessableEntity, "git_unreachable")
+		require.Contains(t, e.Message, "cannot be reached")
 
 		// Deleting the workspace takes its pipelines.
 		admin.Expect(http.StatusNoContent, http.MethodDelete, apitest.Path("/api/v1/pipeline-workspaces/%d", ws.ID), nil)

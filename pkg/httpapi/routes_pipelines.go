@@ -96,9 +96,18 @@ func (a *API) registerPipelines() {
 			return listOf(store.Page[gitrepo.Branch]{Items: bs, Total: int64(len(bs))}), err
 		})})
 	a.register(&Route{Method: http.MethodGet, Path: "/pipeline-workspaces/:id/webhook-secret", Tag: "pipelines",
-		Summary: "The secret push webhooks of this workspace are signed with (its admins)",
-		Guard:   admin, Handler: Do(func(c *Call, _ *NoInput) (*workspace.WebhookSecret, error) {
-			return ws.WebhookSecret(c.Ctx, c.scope.ID)
+		Summary: "The secret push webhooks of this workspace are signed with (its admins; every read is audited)",
+		Guard:   admin, Response: workspace.WebhookSecret{},
+		Handler: Raw(func(c *Call) error {
+			c.Record("read_webhook_secret", "pipeline_workspace")
+			c.Audit(c.scope.ID, "webhook secret")
+			s, err := ws.WebhookSecret(c.Ctx, c.scope.ID)
+			if err != nil {
+				return err
+			}
+			c.Writer().Header().Set("Content-Type", "application/json; charset=utf-8")
+			c.Writer().Header().Set("Cache-Control", "no-store")
+			return json.NewEncoder(c.Writer()).Encode(s)
 		})})
 	a.register(&Route{Method: http.MethodPost, Path: "/pipeline-workspaces/:id/webhook-secret", Tag: "pipelines",
 		Summary: "Rotate the webhook secret (deliveries signed with the old one are refused from now on)",

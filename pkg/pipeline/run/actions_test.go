@@ -2,8 +2,10 @@ package run_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -344,5 +346,68 @@ func TestStartInput(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, store.TriggerCron, pv.Trigger)
 		require.Equal(t, []run.SourceRecord{}, pv.Sources)
+	})
+}
+
+// TestLongMessages: a failure message at the column's limit (multi-byte characters included)
+// still fails the run cleanly on both engines.
+func TestLongMessages(t *testing.T) {
+	forEngines(t, func(t *testing.T, f *fixture) {
+		sl := f.Spacelet(t, "h", nil, 1)
+		v := f.start(t, oneJob(runtest.ShellJob("loud", "false")))
+		j := f.Claim(t, sl.ID)
+		ok, err := f.Store.JobDispatch.Finish(context.Background(), j.ID, sl.ID, store.JobResult{Status: store.StatusError,
+			Message: strings.Repeat("é", 600), Outputs: "{}", At: time.Now()})
+		require.NoError(t, err)
+		require.True(t, ok)
+		v = f.sync(t, v.ID)
+		require.Equal(t, store.StatusError, v.Status)
+		require.True(t, utf8.ValidString(v.Reason))
+		require.LessOrEqual(t, len(v.Reason), 1024)
+		require.True(t, strings.HasPrefix(v.Reason, "job loud failed: é"))
+	})
+}
+
+// TestOversizeOutputs: outputs too large to carry forward fail the stage with a message rather
+// than wedging the run on a column too small.
+func TestOversizeOutputs(t *testing.T) {
+	forEngines(t, func(t *testing.T, f *fixture) {
+		sl := f.Spacelet(t, "h", nil, 2)
+		v := f.start(t, pipeline.Definition{Stages: []pipeline.Stage{
+			{Name: "big", Jobs: []pipeline.Job{runtest.ShellJob("a", "true"), runtest.ShellJob("b", "true")}},
+			{Name: "after", Jobs: []pipeline.Job{runtest.ShellJob("c", "true")}},
+		}})
+		f.Finish(t, f.Claim(t, sl.ID), store.StatusOK, map[string]string{"A": strings.Repeat("a", 35000)})
+		f.Finish(t, f.Claim(t, sl.ID), store.StatusOK, map[string]string{"B": strings.Repeat("b", 35000)})
+		v = f.sync(t, v.ID)
+		require.Equal(t, store.StatusError, v.Status)
+		require.Contains(t, v.Reason, "the outputs of stage big take")
+	})
+}
+
+// TestActionOrder: a stage cannot be run again while one before it has not succeeded, and a
+// paused stage cannot be executed once its run is being canceled.
+func TestActionOrder(t *testing.T) {
+	forEngines(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		v := f.start(t, pipeline.Definition{Stages: []pipeline.Stage{
+			{Name: "gate", TriggerMode: pipeline.StageManual, Jobs: []pipeline.Job{runtest.ShellJob("x", "true")}},
+			{Name: "after", Jobs: []pipeline.Job{runtest.ShellJob("y", "true")}},
+		}})
+		require.Equal(t, store.StatusPause, v.Status)
+		_, err := f.svc.Cancel(ctx, v.ID, "bob")
+		require.NoError(t, err)
+		_, err = f.svc.Execute(ctx, v.ID, v.Stages[0].ID, nil, "carol")
+		require.True(t, errs.Is(err, errs.Conflict), "the cancel stands: %v", err)
+		v = f.sync(t, v.ID)
+		require.Equal(t, store.StatusCanceled, v.Status)
+		for _, action := range []string{run.ActionRetry, run.ActionReexecute} {
+			_, err = f.svc.StageAction(ctx, v.ID, v.Stages[1].ID, action, nil, "bob")
+			require.True(t, errs.Is(err, errs.Conflict), "%s: %v", action, err)
+			require.Contains(t, err.Error(), "stage gate, before after, is canceled")
+		}
+		_, err = f.svc.Retry(ctx, v.ID, v.Stages[0].ID, "bob")
+		require.NoError(t, err)
+		require.Equal(t, store.StatusPause, f.sync(t, v.ID).Status, "the manual stage asks again")
 	})
 }

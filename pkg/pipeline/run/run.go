@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kubespace/kubespace/pkg/audit"
 	"github.com/kubespace/kubespace/pkg/errs"
@@ -109,8 +110,16 @@ type SourceRecord struct {
 	BuildNumber int64 `json:"build_number,omitempty"`
 }
 
-// maxParams bounds a start request's variables.
-const maxParams = 100
+// Bounds of variables given by people (start and stage parameters), well inside the text
+// columns that hold environments (64 KiB on MySQL) with the run's own variables and outputs.
+const (
+	maxParams      = 100
+	maxParamBytes  = 8 << 10
+	maxParamsBytes = 16 << 10
+	// maxEnvBytes bounds a stage's environment as stored (JSON); a stage whose earlier outputs
+	// push it past this fails with a message instead of failing to save.
+	maxEnvBytes = 60000
+)
 
 // Start creates a run of a pipeline and nudges the controller. The build number is taken in the
 // transaction that creates the run, so concurrent starts get distinct numbers.
@@ -241,10 +250,13 @@ func checkParams(in map[string]string) (Env, error) {
 			return nil, errs.Field("params", "%q is not a variable name (letters, digits and _; not starting with a digit)", k)
 		case identityVar(k):
 			return nil, errs.Field("params", "%q: PIPELINE_* variables are set by the run itself", k)
-		case len(v) > 64<<10:
-			return nil, errs.Field("params", "%q is longer than 64 KiB", k)
+		case len(v) > maxParamBytes:
+			return nil, errs.Field("params", "%q is longer than %d bytes", k, maxParamBytes)
 		}
 		out[k] = v
+	}
+	if n := len(encode(out)); n > maxParamsBytes {
+		return nil, errs.Field("params", "take %d bytes; at most %d are allowed", n, maxParamsBytes)
 	}
 	return out, nil
 }
@@ -371,9 +383,14 @@ func (s *Service) publish(ctx context.Context, ev events.Event) {
 	}
 }
 
+// truncate cuts s to at most n bytes without splitting a character (columns are sized in bytes
+// on SQLite and checked as UTF-8 on MySQL).
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

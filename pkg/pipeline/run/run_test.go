@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"sort"
 	"strconv"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubespace/kubespace/internal/runtest"
+	"github.com/kubespace/kubespace/pkg/audit"
 	"github.com/kubespace/kubespace/pkg/errs"
 	"github.com/kubespace/kubespace/pkg/pipeline"
 	"github.com/kubespace/kubespace/pkg/pipeline/run"
@@ -199,3 +201,26 @@ func jsonInto(s string, v any) error { return jsonUnmarshal([]byte(s), v) }
 var jsonUnmarshal = json.Unmarshal
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestTriggerStartsAreAudited: a start by a trigger is recorded in the audit log with the
+// trigger (API starts are recorded by the API, once).
+func TestTriggerStartsAreAudited(t *testing.T) {
+	e := runtest.Open(t, "sqlite")
+	svc := run.New(run.Deps{Store: e.Store, Audit: audit.New(e.Store.Audit, 24*time.Hour, slog.New(slog.DiscardHandler))})
+	ws := e.Workspace(t, store.WorkspaceCustom)
+	p := e.Pipeline(t, ws.ID, twoStages())
+	ctx := context.Background()
+	_, err := svc.Start(ctx, p.ID, run.StartRequest{Trigger: store.TriggerCron, User: "cron"})
+	require.NoError(t, err)
+	_, err = svc.Start(ctx, p.ID, run.StartRequest{Trigger: store.TriggerManual, User: "alice"})
+	require.NoError(t, err)
+	page, err := e.Store.Audit.List(ctx, store.AuditFilter{ResourceType: "pipeline_run"}, store.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	ev := page.Items[0]
+	require.Equal(t, "start", ev.Action)
+	require.Equal(t, "cron", ev.Username)
+	require.Equal(t, store.ScopePipelineWorkspace, ev.Scope)
+	require.Equal(t, ws.ID, ev.ScopeID)
+	require.Contains(t, ev.Summary, "cron trigger")
+}

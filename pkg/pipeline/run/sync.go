@@ -40,6 +40,9 @@ type effects struct {
 	cancels  []int64        // jobs asked to stop
 	events   []events.Event
 	finished []store.JobRun
+	// ended is the run when it reached a final status: it is nudged again, so chaining
+	// triggers see it at once rather than at their resync.
+	ended int64
 }
 
 // step is one reconcile of one run, inside one transaction.
@@ -49,7 +52,7 @@ type step struct {
 	d   *store.RunDetail
 	now time.Time
 	fx  *effects
-	// candidates are loaded on first use.
+	// cands are the spacelets, loaded on first use; loaded says their loads are counted.
 	cands  []Candidate
 	loaded bool
 	after  time.Duration
@@ -101,6 +104,9 @@ func (s *Service) apply(ctx context.Context, fx *effects) {
 	for _, ev := range fx.events {
 		s.publish(ctx, ev)
 	}
+	if fx.ended != 0 {
+		s.nudgeRun(ctx, fx.ended)
+	}
 }
 
 // saved turns a conditional write's outcome into errStale when it lost.
@@ -116,6 +122,7 @@ func saved(ok bool, err error) error {
 
 func (st *step) saveRun(fields ...string) error {
 	r := &st.d.Run
+	r.Reason = truncate(r.Reason, 1024)
 	if err := saved(st.s.d.Store.PipelineRuns.SaveRun(st.ctx, r, fields...)); err != nil {
 		return err
 	}
@@ -133,6 +140,7 @@ func (st *step) saveStage(sr *store.StageRun, fields ...string) error {
 }
 
 func (st *step) saveJob(j *store.JobRun, fields ...string) error {
+	j.Message, j.Reason = truncate(j.Message, 1024), truncate(j.Reason, 1024)
 	if err := saved(st.s.d.Store.PipelineRuns.SaveJob(st.ctx, j, fields...)); err != nil {
 		return err
 	}
@@ -190,6 +198,9 @@ func (st *step) reconcile() error {
 			if err := st.openStage(i); err != nil {
 				return err
 			}
+			if sr.Status == store.StatusError {
+				return st.finishRun(store.StatusError, r.Reason)
+			}
 		}
 		done, err := st.driveStage(i)
 		if err != nil || !done {
@@ -215,46 +226,70 @@ func (st *step) pauseRun(sr *store.StageRun) error {
 func (st *step) finishRun(status, reason string) error {
 	r := &st.d.Run
 	r.Status, r.Reason, r.FinishedAt = status, reason, &st.now
+	st.fx.ended = r.ID
 	return st.saveRun("Status", "Reason", "FinishedAt")
 }
 
-// openStage starts stage i: its environment is the run's, the outputs of the stages before it
-// and its parameters.
+// openStage starts stage i: its environment is the run's, the parameters and outputs of the
+// stages before it and its own parameters.
 func (st *step) openStage(i int) error {
+	// Variables flow forward: each earlier stage's parameters, then its jobs' outputs.
 	var outs []map[string]string
 	for k := 0; k < i; k++ {
-		outs = append(outs, decodeEnv(st.d.Stages[k].Outputs))
+		outs = append(outs, decodeEnv(st.d.Stages[k].CustomParams), decodeEnv(st.d.Stages[k].Outputs))
 	}
 	sr := &st.d.Stages[i]
-	sr.Env = encode(pipeline.StageEnv(decodeEnv(st.d.Run.Env), outs, decodeEnv(sr.CustomParams)))
+	env := encode(pipeline.StageEnv(decodeEnv(st.d.Run.Env), outs, decodeEnv(sr.CustomParams)))
+	if len(env) > maxEnvBytes {
+		sr.Status, sr.StartedAt, sr.FinishedAt = store.StatusError, &st.now, &st.now
+		if err := st.saveStage(sr, "Status", "StartedAt", "FinishedAt"); err != nil {
+			return err
+		}
+		st.d.Run.Reason = fmt.Sprintf("the variables of stage %s take %d bytes, over the limit of %d: earlier outputs or parameters are too large",
+			sr.Name, len(env), maxEnvBytes)
+		return nil
+	}
+	sr.Env = env
 	sr.Status, sr.StartedAt, sr.FinishedAt = store.StatusDoing, &st.now, nil
 	return st.saveStage(sr, "Env", "Status", "StartedAt", "FinishedAt")
 }
 
-// candidates loads the spacelets with their loads, once per step.
-func (st *step) candidates() ([]Candidate, error) {
-	if st.loaded {
+// spacelets loads the spacelets, once per step.
+func (st *step) spacelets() ([]Candidate, error) {
+	if st.cands != nil {
 		return st.cands, nil
 	}
 	all, err := st.s.d.Store.Spacelets.All(st.ctx)
 	if err != nil {
 		return nil, err
 	}
+	st.cands = make([]Candidate, 0, len(all))
 	for i := range all {
-		c := CandidateOf(&all[i])
-		if c.Usable() {
-			if c.Load, err = st.s.d.Store.JobDispatch.Running(st.ctx, c.ID); err != nil {
-				return nil, err
-			}
-		}
-		st.cands = append(st.cands, c)
+		st.cands = append(st.cands, CandidateOf(&all[i]))
 	}
-	st.loaded = true
 	return st.cands, nil
 }
 
+// candidates are the spacelets with the loads of those that take work (counted once per step,
+// and only when a job is to be placed).
+func (st *step) candidates() ([]Candidate, error) {
+	cands, err := st.spacelets()
+	if err != nil || st.loaded {
+		return cands, err
+	}
+	for i := range cands {
+		if cands[i].Usable() {
+			if cands[i].Load, err = st.s.d.Store.JobDispatch.Running(st.ctx, cands[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	st.loaded = true
+	return cands, nil
+}
+
 func (st *step) candidate(id int64) (Candidate, bool, error) {
-	cands, err := st.candidates()
+	cands, err := st.spacelets()
 	if err != nil {
 		return Candidate{}, false, err
 	}
@@ -302,6 +337,9 @@ func (st *step) driveStage(i int) (bool, error) {
 		return false, nil
 	}
 	sr.Outputs, sr.FinishedAt = encode(jobOutputs(jobs)), &st.now
+	if n := len(sr.Outputs); n > maxEnvBytes && failed == "" {
+		failed, sr.Outputs = fmt.Sprintf("the outputs of stage %s take %d bytes, over the limit of %d", sr.Name, n, maxEnvBytes), "{}"
+	}
 	st.fx.finished = append(st.fx.finished, jobs...)
 	switch {
 	case failed != "":

@@ -435,17 +435,39 @@ type WebhookSecret struct {
 	Secret string `json:"secret"`
 }
 
-// WebhookSecret returns the secret that signs or accompanies push webhooks of a workspace.
+// WebhookSecret returns the secret that signs or accompanies push webhooks of a workspace (one
+// is made for a workspace stored without: it never reads as empty).
 func (s *Service) WebhookSecret(ctx context.Context, id int64) (*WebhookSecret, error) {
 	w, err := s.st.PipelineWorkspaces.Get(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if len(w.WebhookSecretSealed) == 0 {
+		return s.RotateWebhookSecret(ctx, id)
 	}
 	plain, err := s.box.Open(w.WebhookSecretSealed, adWebhookSecret)
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "the webhook secret of pipeline workspace %d cannot be opened", id)
 	}
 	return &WebhookSecret{Secret: string(plain)}, nil
+}
+
+// PushSecret is the secret push deliveries to a code workspace are verified with. A missing
+// workspace, a custom one (no repository, so no pushes) and one without a secret are all
+// errs.NotFound, so a delivery to any of them verifies against nothing.
+func (s *Service) PushSecret(ctx context.Context, id int64) ([]byte, error) {
+	w, err := s.st.PipelineWorkspaces.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if w.Type != store.WorkspaceCode || len(w.WebhookSecretSealed) == 0 {
+		return nil, errs.NotFoundf("pipeline workspace %d takes no push webhooks", id)
+	}
+	plain, err := s.box.Open(w.WebhookSecretSealed, adWebhookSecret)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "the webhook secret of pipeline workspace %d cannot be opened", id)
+	}
+	return plain, nil
 }
 
 // RotateWebhookSecret replaces a workspace's webhook secret; deliveries signed with the old one

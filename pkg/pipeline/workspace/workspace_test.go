@@ -296,3 +296,37 @@ func TestCheckoutForRuns(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, co, "custom workspaces have no repository")
 }
+
+// Push deliveries verify only against a code workspace's own secret; an admin never reads an
+// empty secret, even of a workspace stored without one.
+func TestPushSecret(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite")
+	ctx := context.Background()
+	admin := e.user(t, "admin", access.Admin)
+	sec := e.secret(t, "git", "password", settings.SecretInput{Username: ptr(gitUser), Password: ptr(gitPass)})
+	code, err := e.svc.Create(ctx, admin, e.codeInput(sec))
+	require.NoError(t, err)
+	got, err := e.svc.PushSecret(ctx, code.ID)
+	require.NoError(t, err)
+	shown, err := e.svc.WebhookSecret(ctx, code.ID)
+	require.NoError(t, err)
+	require.Equal(t, shown.Secret, string(got))
+	custom, err := e.svc.Create(ctx, admin, workspace.Input{Name: ptr("c"), Type: ptr("custom")})
+	require.NoError(t, err)
+	_, err = e.svc.PushSecret(ctx, custom.ID)
+	require.True(t, errs.Is(err, errs.NotFound), "%v", err)
+	_, err = e.svc.PushSecret(ctx, 9999)
+	require.True(t, errs.Is(err, errs.NotFound), "%v", err)
+
+	bare := &store.PipelineWorkspace{Name: "bare", Type: store.WorkspaceCode, CodeURL: e.http.RepoURL("team/app.git")}
+	require.NoError(t, e.st.PipelineWorkspaces.Create(ctx, bare))
+	_, err = e.svc.PushSecret(ctx, bare.ID)
+	require.True(t, errs.Is(err, errs.NotFound), "no secret, nothing verifies: %v", err)
+	made, err := e.svc.WebhookSecret(ctx, bare.ID)
+	require.NoError(t, err)
+	require.Len(t, made.Secret, 48)
+	got, err = e.svc.PushSecret(ctx, bare.ID)
+	require.NoError(t, err)
+	require.Equal(t, made.Secret, string(got))
+}

@@ -35,7 +35,7 @@ export const pipelinesEn = {
     provider: 'Provider',
     providers: { github: 'GitHub', gitlab: 'GitLab', gitee: 'Gitee', git: 'Any git URL' },
     codeUrl: 'Repository URL',
-    codeUrlHint: 'HTTPS (https://host/owner/repo.git) or SSH (git@host:owner/repo.git)',
+    codeUrlHint: "HTTPS (https://host/owner/repo.git) or SSH (git{'@'}host:owner/repo.git)",
     secret: 'Secret',
     secretNone: 'None (public repository)',
     insecureTls: 'Skip TLS verification',
@@ -75,7 +75,6 @@ export const pipelinesEn = {
     commit: 'Commit',
     noBranches: 'No branches',
     branchesFailed: 'Could not read the branches: {message}',
-    customNoBranches: 'A custom workspace has no repository.',
     confirmDeletePipeline: 'Delete pipeline {name} and all its runs? This cannot be undone.',
   },
   editor: {

@@ -37,7 +37,7 @@ export const pipelinesZhCN: Shape<typeof pipelinesEn> = {
     provider: '代码平台',
     providers: { github: 'GitHub', gitlab: 'GitLab', gitee: 'Gitee', git: '任意 git 地址' },
     codeUrl: '仓库地址',
-    codeUrlHint: 'HTTPS（https://host/owner/repo.git）或 SSH（git@host:owner/repo.git）',
+    codeUrlHint: "HTTPS（https://host/owner/repo.git）或 SSH（git{'@'}host:owner/repo.git）",
     secret: '密钥',
     secretNone: '无（公开仓库）',
     insecureTls: '跳过 TLS 校验',
@@ -77,7 +77,6 @@ export const pipelinesZhCN: Shape<typeof pipelinesEn> = {
     commit: '提交',
     noBranches: '没有分支',
     branchesFailed: '无法读取分支：{message}',
-    customNoBranches: '自定义空间没有代码仓库。',
     confirmDeletePipeline: '删除流水线 {name} 及其全部构建？此操作不可撤销。',
   },
   editor: {
