@@ -47,7 +47,17 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	client, err := spacelet.NewClient(cfg.ServerURL, nil)
+	var ca []byte
+	if cfg.CAFile != "" {
+		if ca, err = os.ReadFile(cfg.CAFile); err != nil {
+			return fmt.Errorf("CA_FILE: %w", err)
+		}
+	}
+	hc, err := spacelet.HTTPClient(ca)
+	if err != nil {
+		return err
+	}
+	client, err := spacelet.NewClient(cfg.ServerURL, hc)
 	if err != nil {
 		return err
 	}

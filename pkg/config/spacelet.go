@@ -26,6 +26,8 @@ type Spacelet struct {
 	// finish after SIGTERM before they are stopped.
 	JobTimeout    time.Duration
 	ShutdownGrace time.Duration
+	// CAFile trusts a private CA for the server's HTTPS certificate.
+	CAFile string
 	// MaxLogMB bounds one job's log in MiB (0: unbounded).
 	MaxLogMB int
 	LogLevel string
@@ -47,6 +49,7 @@ func LoadSpacelet(args []string, getenv func(string) string) (*Spacelet, error) 
 	l.str(&c.MetricsAddress, "METRICS_ADDRESS", "127.0.0.1", "address the metrics port listens on")
 	l.duration(&c.JobTimeout, "JOB_TIMEOUT", time.Hour, "timeout of jobs that set none")
 	l.duration(&c.ShutdownGrace, "SHUTDOWN_GRACE", 10*time.Second, "how long running jobs may finish after SIGTERM")
+	l.str(&c.CAFile, "CA_FILE", "", "PEM CA that issued the server's HTTPS certificate (besides the system's)")
 	l.integer(&c.MaxLogMB, "MAX_LOG_MB", 512, "largest log of one job in MiB; past it the output is dropped (0: unbounded)")
 	l.str(&c.LogLevel, "LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	if err := l.parse(args); err != nil {

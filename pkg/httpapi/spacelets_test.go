@@ -328,3 +328,38 @@ func TestSpaceletStopsOnRefusal(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, se.Status)
 	require.Contains(t, se.Message, "name")
 }
+
+// Registrations are audited without the token or credential they carried.
+func TestSpaceletRegistrationAudited(t *testing.T) {
+	s := apitest.Start(t, nil)
+	admin := s.Admin()
+	var tok struct {
+		Token string `json:"token"`
+	}
+	admin.Expect(http.StatusCreated, http.MethodPost, "/api/v1/spacelet-tokens", map[string]any{"name": "audit"}).JSON(t, &tok)
+	client, err := spacelet.NewClient(s.URL, nil)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	a := spacelet.New(client, spacelet.Config{Name: "audited", DataDir: dir, RegistrationToken: tok.Token, Plugins: builtin.Default()})
+	require.NoError(t, a.Register(context.Background()))
+	again := spacelet.New(client, spacelet.Config{Name: "audited", DataDir: dir, Plugins: builtin.Default()})
+	require.NoError(t, again.Register(context.Background()), "with the kept credential")
+	cred, err := os.ReadFile(filepath.Join(dir, "credential"))
+	require.NoError(t, err)
+	r := admin.Expect(http.StatusOK, http.MethodGet, "/api/v1/audit-events?action=register", nil)
+	var page struct {
+		Items []struct {
+			ResourceName string `json:"resource_name"`
+			Summary      string `json:"summary"`
+			Result       string `json:"result"`
+		} `json:"items"`
+	}
+	r.JSON(t, &page)
+	require.Len(t, page.Items, 2)
+	for _, e := range page.Items {
+		require.Equal(t, "audited", e.ResourceName)
+		require.Equal(t, "success", e.Result)
+	}
+	require.NotContains(t, string(r.Body), tok.Token)
+	require.NotContains(t, string(r.Body), strings.TrimSpace(string(cred)))
+}
