@@ -348,6 +348,38 @@ test('pipelines', async (t) => {
     await snap('pipelines-06-workspace')
   })
 
+  await step('a definition the server refuses shows each field it names, and nothing is saved', async () => {
+    await page.locator('[data-nav="pipeline-workspaces"]').click()
+    await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
+    await page.locator('[data-test="pipeline-create"]').click()
+    await page.waitForURL(/\/new$/)
+    await page.locator('.el-tabs__item', { hasText: 'YAML' }).click()
+    const yaml = [
+      'name: e2e-refused',
+      'triggers:',
+      '  - type: cron',
+      '    schedule: every full moon',
+      'stages:',
+      '  - name: build',
+      '    trigger_mode: auto',
+      '    jobs:',
+      '      - name: one',
+      '        plugin_key: execute_shell',
+      '        params:',
+      '          script: echo one',
+      '',
+    ].join('\n')
+    await page.locator('[data-test="pipeline-yaml"] .cm-content').fill(yaml)
+    await page.locator('[data-test="pipeline-save"]').click()
+    const errors = page.locator('[data-test="pipeline-errors"]')
+    await errors.waitFor()
+    assert.match(await errors.innerText(), /triggers\[0\]\.schedule/)
+    assert.match(page.url(), /\/new$/, 'still in the editor')
+    await page.locator('.page-actions button', { hasText: 'Cancel' }).click()
+    await page.waitForURL(/\/pipelines\/workspaces\/\d+$/)
+    await page.locator('[data-test="pipelines-table"] .el-table__body tr.el-table__row', { hasText: 'e2e-refused' }).waitFor({ state: 'detached' })
+  })
+
   await step('a pipeline imported from YAML waits for a matching spacelet, says why, and is cancelled', async () => {
     await page.locator('[data-nav="pipeline-workspaces"]').click()
     await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
@@ -402,6 +434,45 @@ test('pipelines', async (t) => {
     await row.locator('[data-test="spacelet-draining"]').waitFor()
     await page.locator(`[data-test="spacelet-drain-${name}"]`).click()
     await row.locator('[data-test="spacelet-draining"]').waitFor({ state: 'detached' })
+  })
+
+  await step('a viewer of the workspace sees its pipelines, runs and logs, and no actions', async () => {
+    const ids = await page.evaluate(async (ws) => {
+      const post = async (path, body) => {
+        const res = await fetch(`/api/v1${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+        if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
+        return res.json()
+      }
+      const list = await (await fetch(`/api/v1/pipeline-workspaces?q=${ws}`)).json()
+      const workspace = list.items.find((w) => w.name === ws)
+      const user = await post('/users', { username: 'vera', password: 'Vera-e2e-Passw0rd', email: 'vera@example.com', display_name: 'Vera' })
+      await post('/role-bindings', { user_id: user.id, scope: 'pipeline_workspace', scope_id: workspace.id, role: 'viewer' })
+      return { workspace: workspace.id }
+    }, WORKSPACE)
+    await page.locator('[data-test="user-menu"]').click()
+    await page.locator('.el-dropdown-menu [data-test="menu-logout"]').click()
+    await page.waitForURL(/\/login/)
+    const login = page.locator('.login-card')
+    await login.locator('input[name="username"]').fill('vera')
+    await login.locator('input[name="password"]').fill('Vera-e2e-Passw0rd')
+    await login.locator('button[type="submit"]').click()
+    await page.locator('[data-test="user-menu"]', { hasText: 'vera' }).waitFor()
+    // Spacelets are for platform roles; the viewer's menu has only the workspaces.
+    await page.locator('[data-nav="pipeline-workspaces"]').click()
+    assert.equal(await page.locator('[data-nav="spacelets"]').count(), 0)
+    assert.equal(await page.locator('[data-test="pws-create"]').count(), 0)
+    await rowWith(page, 'pws-table', WORKSPACE)
+    await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
+    await page.waitForURL(new RegExp(`/pipelines/workspaces/${ids.workspace}$`))
+    const row = await rowWith(page, 'pipelines-table', PIPELINE)
+    assert.equal(await row.locator(`[data-test="pipeline-run-${PIPELINE}"]`).count(), 0, 'no Run button')
+    assert.equal(await page.locator('[data-test="pipeline-create"]').count(), 0, 'no New pipeline button')
+    await row.locator('.object-link', { hasText: '#1' }).click()
+    await page.waitForURL(/\/pipelines\/runs\/\d+$/)
+    await page.locator('[data-test="run-status"][data-status="ok"]').waitFor()
+    assert.equal(await page.locator('[data-test^="stage-reexecute-"]').count(), 0, 'no stage actions')
+    await job('compile').click()
+    await log.getByText('compile finished').waitFor()
   })
 
   await step('no script errors on any page', async () => {
