@@ -92,7 +92,8 @@ func serve(ctx context.Context, args []string) error {
 		commits, branches = controllerapp.Commits(ws), controllerapp.Branches(ws)
 	}
 	// Runs started by triggers are audited here (the server prunes the audit log).
-	runs := run.New(run.Deps{Store: st, Bus: bus, Events: pub, Commits: commits, Audit: audit.New(st.Audit, 0, log), Log: log})
+	runs := run.New(run.Deps{Store: st, Bus: bus, Events: pub, Commits: commits, Audit: audit.New(st.Audit, 0, log), Log: log,
+		PlacementCache: controllerapp.PlacementCache})
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.MetricsAddress, strconv.Itoa(cfg.MetricsPort)))
 	if err != nil {

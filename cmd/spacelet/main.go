@@ -47,13 +47,23 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	client, err := spacelet.NewClient(cfg.ServerURL, nil)
+	var ca []byte
+	if cfg.CAFile != "" {
+		if ca, err = os.ReadFile(cfg.CAFile); err != nil {
+			return fmt.Errorf("CA_FILE: %w", err)
+		}
+	}
+	hc, err := spacelet.HTTPClient(ca)
+	if err != nil {
+		return err
+	}
+	client, err := spacelet.NewClient(cfg.ServerURL, hc)
 	if err != nil {
 		return err
 	}
 	agent := spacelet.New(client, spacelet.Config{Name: cfg.Name, Labels: cfg.Labels, Capacity: cfg.Capacity, DataDir: cfg.DataDir,
 		RegistrationToken: cfg.RegistrationToken, Version: version, Plugins: builtin.Default(), Checkout: checkouter(),
-		DefaultTimeout: cfg.JobTimeout, ShutdownGrace: cfg.ShutdownGrace, Log: log})
+		DefaultTimeout: cfg.JobTimeout, ShutdownGrace: cfg.ShutdownGrace, MaxLogBytes: maxLog(cfg.MaxLogMB), Log: log})
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.MetricsPort != 0 {
 		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.MetricsAddress, strconv.Itoa(cfg.MetricsPort)))
@@ -88,6 +98,14 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	log.Info("spacelet stopped")
 	return nil
+}
+
+// maxLog converts MAX_LOG_MB to the agent's limit (-1: unbounded).
+func maxLog(mb int) int64 {
+	if mb == 0 {
+		return -1
+	}
+	return int64(mb) << 20
 }
 
 // metricsHandler serves /healthz and /metrics only.

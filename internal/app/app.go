@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/kubespace/kubespace/internal/controllerapp"
 	"github.com/kubespace/kubespace/pkg/access"
 	"github.com/kubespace/kubespace/pkg/audit"
 	"github.com/kubespace/kubespace/pkg/authchange"
@@ -169,8 +170,8 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.PipelineWorkspaces = a.newPipelineWorkspaces(box, settings.NewSecrets(a.Store.Secrets, box), a.PipelineValidator)
-	a.setupRuns(a.PipelineWorkspaces)
 	a.Spacelets = a.newSpacelets()
+	a.setupRuns(a.PipelineWorkspaces)
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.API, err = httpapi.New(httpapi.Deps{
@@ -184,6 +185,7 @@ func New(ctx context.Context, cfg *config.Server, opts Options) (*App, error) {
 		TLSPort: cfg.TLSPort, ServingCA: servingCA(cfg, a.Cert),
 		PipelineWorkspaces: a.PipelineWorkspaces,
 		Spacelets:          a.Spacelets.api(),
+		Webhooks:           webhookServices(a.Store, a.PipelineWorkspaces, controllerapp.Starter(a.Runs, a.Store), log),
 	})
 	if err != nil {
 		return nil, err

@@ -17,7 +17,8 @@ func (a *App) setupRuns(ws *workspace.Service) {
 		commits = controllerapp.Commits(ws)
 		a.runBranches = controllerapp.Branches(ws)
 	}
-	a.Runs = run.New(run.Deps{Store: a.Store, Bus: a.Bus, Events: a.Publish, Commits: commits, Audit: a.Audit, Log: a.log})
+	a.Runs = run.New(run.Deps{Store: a.Store, Bus: a.Bus, Events: a.Publish, Commits: commits, Audit: a.Audit, Log: a.log,
+		PlacementCache: controllerapp.PlacementCache})
 }
 
 // RunControllers runs the pipeline controllers (runs, triggers, spacelet health) in this

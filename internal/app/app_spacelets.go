@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -63,20 +64,35 @@ func (a *App) runSpacelets(ctx context.Context) error {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("local spacelet: %w", err)
 		}
-		cred, err := s.Dispatch.LocalCredential(ctx, name)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil // stopped while starting
-			}
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "credential"), []byte(cred+"\n"), 0o600); err != nil {
-			return fmt.Errorf("local spacelet: %w", err)
-		}
 		s.Local = spacelet.New(s.Dispatch.LocalPeer(), spacelet.Config{Name: name, Hostname: host, Capacity: 2,
 			Labels: map[string]string{"kubespace.io/local": "true"}, DataDir: dir, Version: a.version, Plugins: s.Plugins,
 			Checkout: s.Checkout, Log: a.log.With("component", "local-spacelet")})
-		g.Go(func() error { return s.Local.Run(ctx) })
+		g.Go(func() error { return a.runLocalSpacelet(ctx, name, dir) })
 	}
 	return g.Wait()
+}
+
+// runLocalSpacelet runs the server's own spacelet. It needs no registration token: it gets a
+// fresh credential at each start, and again when an admin removed it, so the server keeps
+// running jobs (and keeps running) whatever happens to its spacelet.
+func (a *App) runLocalSpacelet(ctx context.Context, name, dir string) error {
+	s := a.Spacelets
+	for {
+		cred, err := s.Dispatch.LocalCredential(ctx, name)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "credential"), []byte(cred+"\n"), 0o600)
+		}
+		if err == nil {
+			err = s.Local.Run(ctx)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		a.log.WarnContext(ctx, "local spacelet stopped; starting it again", "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }

@@ -69,4 +69,13 @@ func TestEmbeddedLocalSpacelet(t *testing.T) {
 	require.Equal(t, store.StatusOK, j.Status, "%s\n%s", j.Message, log.String())
 	require.Contains(t, log.String(), "checked out "+first[:12]+" (first)")
 	require.Contains(t, log.String(), "version=one\n")
+
+	// Removed by an admin, the server's own spacelet comes back (and the server keeps running).
+	_, err = r.app.Spacelets.Dispatch.Delete(ctx, local.ID)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		all, err := st.Spacelets.All(ctx)
+		require.NoError(t, err)
+		return len(all) == 1 && all[0].ID != local.ID && all[0].Name == local.Name && all[0].Status == store.SpaceletOnline
+	}, 20*time.Second, 20*time.Millisecond)
 }

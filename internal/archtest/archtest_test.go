@@ -148,7 +148,7 @@ var rules = []rule{
 		// only name packages that exist.
 		covers: tree{"pkg/spacelet", "pkg/plugin", "pkg/gitrepo", "cmd/spacelet"},
 		forbids: tree{"pkg/httpapi", "internal/app", "pkg/store", "pkg/identity", "pkg/access", "pkg/cluster", "pkg/audit", "pkg/settings", "pkg/authchange",
-			"pkg/events", "pkg/pipeline/run", "pkg/controller", "internal/controllerapp", "pkg/pipeline/dispatch", "pkg/logstore"},
+			"pkg/events", "pkg/pipeline/dispatch", "pkg/logstore", "pkg/pipeline/run", "pkg/controller", "internal/controllerapp"},
 	},
 }
 

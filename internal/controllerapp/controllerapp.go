@@ -22,6 +22,10 @@ import (
 	"github.com/kubespace/kubespace/pkg/store"
 )
 
+// PlacementCache is how long the run service of a process running controllers keeps the
+// spacelets and their loads between placements (run.Deps.PlacementCache).
+const PlacementCache = 250 * time.Millisecond
+
 // Parts are what the controllers work with.
 type Parts struct {
 	Store store.Store

@@ -3,6 +3,7 @@ package controllerapp_test
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,27 @@ func TestPipelineEndToEnd(t *testing.T) {
 				require.NoError(t, g.Wait())
 			}()
 			pub := events.NewPublisher(e.Bus)
+			hub := events.NewHub(e.Bus, log)
+			g.Go(func() error { return hub.Run(gctx) })
+			var seen sync.Map // "<kind> <status>" of this test's runs' events
+			sub := hub.Subscribe("", func(events.Event) bool { return true })
+			defer sub.Close()
+			g.Go(func() error {
+				for {
+					select {
+					case <-gctx.Done():
+						return nil
+					case ev := <-sub.C():
+						seen.Store(ev.Kind+" "+ev.Status, true)
+					}
+				}
+			})
+			// The hub listens once a probe event comes back through it.
+			require.Eventually(t, func() bool {
+				_ = pub.Publish(ctx, events.Event{Kind: "probe", Status: "probe"})
+				_, ok := seen.Load("probe probe")
+				return ok
+			}, 10*time.Second, 50*time.Millisecond)
 			runs := run.New(run.Deps{Store: e.Store, Bus: e.Bus, Events: pub, Log: log})
 			d := dispatch.New(dispatch.Deps{Spacelets: e.Store.Spacelets, Tokens: e.Store.SpaceletTokens, Dispatch: e.Store.JobDispatch,
 				Runs: e.Store.PipelineRuns, Logs: e.Store.JobLogs, Bus: e.Bus, Publish: pub, Log: log})
@@ -76,6 +98,10 @@ func TestPipelineEndToEnd(t *testing.T) {
 			require.NoError(t, err)
 			v = wait(v.ID, store.StatusPause)
 			require.Equal(t, "app:1", v.Stages[0].Outputs["IMAGE"])
+			// Live updates tell the console about the run, its stages and jobs as they change.
+			for _, want := range []string{"run wait", "run doing", "run pause", "stage doing", "stage ok", "stage pause", "job wait", "job ok"} {
+				require.Eventually(t, func() bool { _, ok := seen.Load(want); return ok }, 10*time.Second, 10*time.Millisecond, "no %q event", want)
+			}
 
 			// Executed with TARGET only: FLAG keeps its default, the job fails.
 			_, err = runs.Execute(ctx, v.ID, v.Stages[1].ID, map[string]string{"TARGET": "prod"}, "bob")

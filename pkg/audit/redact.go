@@ -18,6 +18,7 @@ var secretKeys = map[string]bool{
 	"privatekey": true, "kubeconfig": true, "secret": true, "secretkey": true, "apikey": true,
 	"accesskey": true, "clientsecret": true, "bindpassword": true, "authorization": true,
 	"registrationtoken": true, "webhooksecret": true, "passphrase": true, "credentials": true,
+	"credential": true, // a spacelet's (POST /spacelet/register)
 }
 
 func normalise(k string) string {

@@ -26,7 +26,11 @@ type Spacelet struct {
 	// finish after SIGTERM before they are stopped.
 	JobTimeout    time.Duration
 	ShutdownGrace time.Duration
-	LogLevel      string
+	// CAFile trusts a private CA for the server's HTTPS certificate.
+	CAFile string
+	// MaxLogMB bounds one job's log in MiB (0: unbounded).
+	MaxLogMB int
+	LogLevel string
 }
 
 // LoadSpacelet reads the spacelet configuration from getenv and args (flags override).
@@ -45,6 +49,8 @@ func LoadSpacelet(args []string, getenv func(string) string) (*Spacelet, error) 
 	l.str(&c.MetricsAddress, "METRICS_ADDRESS", "127.0.0.1", "address the metrics port listens on")
 	l.duration(&c.JobTimeout, "JOB_TIMEOUT", time.Hour, "timeout of jobs that set none")
 	l.duration(&c.ShutdownGrace, "SHUTDOWN_GRACE", 10*time.Second, "how long running jobs may finish after SIGTERM")
+	l.str(&c.CAFile, "CA_FILE", "", "PEM CA that issued the server's HTTPS certificate (besides the system's)")
+	l.integer(&c.MaxLogMB, "MAX_LOG_MB", 512, "largest log of one job in MiB; past it the output is dropped (0: unbounded)")
 	l.str(&c.LogLevel, "LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	if err := l.parse(args); err != nil {
 		return nil, err
@@ -77,6 +83,9 @@ func LoadSpacelet(args []string, getenv func(string) string) (*Spacelet, error) 
 	}
 	if c.JobTimeout < time.Second {
 		add(fmt.Errorf("JOB_TIMEOUT=%s: must be at least 1s", c.JobTimeout))
+	}
+	if c.MaxLogMB < 0 {
+		add(fmt.Errorf("MAX_LOG_MB=%d: must not be negative", c.MaxLogMB))
 	}
 	if c.ShutdownGrace < 0 {
 		add(fmt.Errorf("SHUTDOWN_GRACE=%s: must not be negative", c.ShutdownGrace))

@@ -163,9 +163,9 @@ func New(deps Deps) (*API, error) {
 	a.registerClusters()
 	a.registerResources()
 	a.registerEvents()
+	a.registerRuns()
 	a.registerWebhooks()
 	a.registerPipelines()
-	a.registerRuns()
 	a.registerSpaceletProtocol()
 	a.registerSpaceletAdmin()
 	return a, nil

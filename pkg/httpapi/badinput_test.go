@@ -49,6 +49,13 @@ func objectPath(t testing.TB, admin *apitest.Client, routePath string) string {
 			return create("/image-registries", map[string]any{"registry": uniq("r") + ".example.com"})
 		},
 		"clusters": func() int64 { return create("/clusters", map[string]any{"name": uniq("c")}) },
+		"pipeline-workspaces": func() int64 {
+			return create("/pipeline-workspaces", map[string]any{"name": uniq("pws"), "type": "custom"})
+		},
+		"pipelines": func() int64 {
+			ws := create("/pipeline-workspaces", map[string]any{"name": uniq("pws"), "type": "custom"})
+			return create(fmt.Sprintf("/pipeline-workspaces/%d/pipelines", ws), plainPipeline(uniq("p")))
+		},
 		// Spacelets (spacelets_test.go).
 		"spacelets":       func() int64 { return spaceletFixture(t, admin.S) },
 		"spacelet-tokens": func() int64 { return create("/spacelet-tokens", map[string]any{"name": uniq("t")}) },

@@ -115,6 +115,15 @@ func (a *API) operation(r *Route, method string, doc *openapi3.T, schemaFor func
 		}
 		if _, raw := r.Handler.(rawHandler); raw && r.Example != nil && !hasBody(method) {
 			addQueryParams(op, reflect.TypeOf(r.Example))
+		} else if raw && r.Example != nil {
+			// A raw handler that decodes a JSON body documents it by its example's type.
+			s, err := schemaFor(reflect.TypeOf(r.Example))
+			if err != nil {
+				return nil, err
+			}
+			body := openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(s)
+			body.Content["application/json"].Example = asJSONValue(r.Example)
+			op.RequestBody = &openapi3.RequestBodyRef{Value: body}
 		}
 		resp := openapi3.NewResponse().WithDescription(http.StatusText(r.Status))
 		switch {

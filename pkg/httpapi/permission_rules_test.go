@@ -71,10 +71,6 @@ var permissionTable = []permissionRule{
 	// pipeline workspace, and the spacelets topic needs platform admin (a handler check).
 	{"GET /events", signedIn, http.StatusOK},
 
-	// Push webhooks: public, the provider's signature with the workspace's webhook secret is
-	// the authentication. Not wired in the test server: 503 (wired, the unsigned example is 401).
-	{"POST /webhooks/:provider/:id", public, http.StatusServiceUnavailable},
-
 	// Pipeline runs act in the pipeline workspace of the pipeline or run the path names:
 	// viewers see runs, editors start, cancel, execute, retry and re-execute them.
 	{"POST /pipelines/:id/runs", object(access.Editor), http.StatusCreated},
@@ -85,6 +81,10 @@ var permissionTable = []permissionRule{
 	{"POST /pipeline-runs/:id/stages/:stage_id/cancel", object(access.Editor), http.StatusOK},
 	{"POST /pipeline-runs/:id/stages/:stage_id/retry", object(access.Editor), http.StatusOK},
 	{"POST /pipeline-runs/:id/stages/:stage_id/reexecute", object(access.Editor), http.StatusOK},
+
+	// Push webhooks: public, the provider's signature with the workspace's webhook secret is
+	// the authentication: the unsigned example is 401.
+	{"POST /webhooks/:provider/:id", public, http.StatusUnauthorized},
 
 	// Settings: secrets and image registries are "platform editor or above", reading included
 	// (their names and users say where the platform's credentials reach).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -25,6 +26,11 @@ type permWorld struct {
 	admin *apitest.Client
 	other int64
 	seq   atomic.Int64
+	// pws holds the pipeline workspace of each target cluster (personas hold their target
+	// role in both); otherPWS is another pipeline workspace (their "other" role).
+	mu       sync.Mutex
+	pws      map[int64]int64
+	otherPWS int64
 }
 
 // caller is a persona made real: cred is what requests carry (no token: anonymous), owner a
@@ -37,8 +43,9 @@ type caller struct {
 
 func newPermWorld(t *testing.T) *permWorld {
 	s := apitest.Start(t, map[string]string{"LOGIN_MAX_PER_IP": "100000"})
-	w := &permWorld{s: s, admin: s.Admin()}
+	w := &permWorld{s: s, admin: s.Admin(), pws: map[int64]int64{}}
 	w.other = w.cluster(t)
+	w.otherPWS = w.pipelineWorkspace(t)
 	return w
 }
 
@@ -79,9 +86,8 @@ func (w *permWorld) build(t *testing.T, p persona, target int64) *caller {
 	w.grant(t, uid, "platform", 0, p.platform)
 	w.grant(t, uid, "cluster", target, p.target)
 	w.grant(t, uid, "cluster", w.other, p.other)
-	for _, g := range personaGrants { // roles in the scopes of other areas (pipeline workspaces)
-		g(t, w, uid, p, target)
-	}
+	w.grant(t, uid, "pipeline_workspace", w.targetPWS(t, target), p.target)
+	w.grant(t, uid, "pipeline_workspace", w.otherPWS, p.other)
 	owner := w.s.For(t).Login(name, apitest.Password)
 	c := &caller{persona: p, cred: owner, owner: owner}
 	switch {

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"fmt"
 	"net/http"
 	"testing"
 
@@ -31,11 +30,6 @@ func init() {
 	permissionInputs["POST /pipeline-workspaces/:id/pipelines"] = fresh(func(n string) any { return plainPipeline(n) }, "p")
 	permissionInputs["PUT /pipelines/:id"] = fresh(func(n string) any { return plainPipeline(n) }, "p")
 	permissionInputs["POST /pipeline-workspaces/:id/pipelines/import"] = fresh(func(n string) any { return map[string]any{"yaml": plainYAML(n)} }, "imported")
-	// (objectMakers["pipelines"] is runs_test.go's: a pipeline in a pipeline workspace.)
-	objectMakers["pipeline-workspaces"] = func(t testing.TB, admin *apitest.Client) int64 {
-		return admin.For(t).Expect(http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces",
-			map[string]any{"name": fmt.Sprintf("pws-%d", objectSeq.Add(1)), "type": "custom"}).ID(t)
-	}
 	for key, f := range map[string]func(*testing.F){
 		"GET /pipeline-workspaces":                       FuzzListPipelineWorkspaces,
 		"POST /pipeline-workspaces":                      FuzzCreatePipelineWorkspace,
@@ -62,10 +56,22 @@ func pipelinePath(suffix string) func(*testing.T, *permWorld, *caller, int64) st
 	}
 }
 
-// targetPWS returns the pipeline workspace that goes with a target cluster, where the
-// personas hold their target role (runs_test.go makes it and grants the roles).
+// pipelineWorkspace creates a custom pipeline workspace (no repository to reach).
+func (w *permWorld) pipelineWorkspace(t *testing.T) int64 {
+	return w.admin.For(t).Expect(http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces",
+		map[string]any{"name": w.uniq("pws"), "type": "custom"}).ID(t)
+}
+
+// targetPWS returns the pipeline workspace that goes with a target cluster.
 func (w *permWorld) targetPWS(t *testing.T, target int64) int64 {
-	return runWorkspaces(t, w.s.App, target).target
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if id, ok := w.pws[target]; ok {
+		return id
+	}
+	id := w.pipelineWorkspace(t)
+	w.pws[target] = id
+	return id
 }
 
 // pipeline creates a pipeline in the target's pipeline workspace.

@@ -99,13 +99,15 @@ func (a *API) registerSpaceletProtocol() {
 		return
 	}
 	worker := spaceletGuard{svc: svc}
-	route := func(method, path, summary string, response any, h func(c *Call) error) {
+	route := func(method, path, summary string, request, response any, h func(c *Call) error) {
 		a.register(&Route{Method: method, Path: path, Tag: "spacelet-protocol", Summary: summary, Guard: worker,
-			Response: response, Handler: Raw(h)})
+			Example: request, Response: response, Handler: Raw(h)})
 	}
 	a.register(&Route{Method: http.MethodPost, Path: protocol.PathRegister, Tag: "spacelet-protocol",
 		Summary: "Register a spacelet: a registration token buys a credential, or a credential updates a known spacelet",
 		Guard:   spaceletGuard{svc: svc, register: true}, Response: protocol.RegisterResponse{},
+		Example: protocol.RegisterRequest{Token: protocol.RegistrationPrefix + "...", Name: "builder-1", Hostname: "builder-1",
+			Labels: map[string]string{"os": "linux"}, Capacity: 2, Version: "1.0.0", OS: "linux", Arch: "amd64"},
 		Handler: Raw(func(c *Call) error {
 			b, err := readBody(c)
 			if err != nil {
@@ -124,7 +126,7 @@ func (a *API) registerSpaceletProtocol() {
 			c.Audit(resp.ID, resp.Name)
 			return writeJSON(c, http.StatusOK, resp)
 		})})
-	route(http.MethodPost, protocol.PathHeartbeat, "Report a spacelet's liveness and load", protocol.HeartbeatResponse{}, func(c *Call) error {
+	route(http.MethodPost, protocol.PathHeartbeat, "Report a spacelet's liveness and load", protocol.Heartbeat{Running: 1, Capacity: 2}, protocol.HeartbeatResponse{}, func(c *Call) error {
 		b, err := readBody(c)
 		if err != nil {
 			return err
@@ -140,7 +142,7 @@ func (a *API) registerSpaceletProtocol() {
 		return writeJSON(c, http.StatusOK, r)
 	})
 	route(http.MethodPost, protocol.PathNext, "Wait for a job assigned to this spacelet (long poll; job is null when none came)",
-		protocol.NextAnswer{}, func(c *Call) error {
+		nil, protocol.NextAnswer{}, func(c *Call) error {
 			j, err := svc.Next(c.Ctx, callSpacelet(c))
 			if c.Ctx.Err() != nil {
 				return nil // the spacelet hung up (it is stopping); nobody reads an answer
@@ -152,7 +154,7 @@ func (a *API) registerSpaceletProtocol() {
 		})
 	jobPath := func(p string) string { return strings.Replace(p, "%d", ":job", 1) }
 	route(http.MethodPost, jobPath(protocol.PathExtend), "Extend the lease of a running job; says whether it was cancelled",
-		protocol.ExtendResponse{}, func(c *Call) error {
+		nil, protocol.ExtendResponse{}, func(c *Call) error {
 			id, err := jobParam(c)
 			if err != nil {
 				return err
@@ -189,7 +191,7 @@ func (a *API) registerSpaceletProtocol() {
 			return writeJSON(c, http.StatusOK, protocol.LogAnswer{Size: size})
 		})})
 	route(http.MethodPost, jobPath(protocol.PathDone), "Report how a job ended, with its output variables; a repeat is harmless",
-		DoneAnswer{}, func(c *Call) error {
+		protocol.Result{Status: protocol.ResultOK, Message: "succeeded", Outputs: map[string]string{"IMAGE": "app:7"}}, DoneAnswer{}, func(c *Call) error {
 			id, err := jobParam(c)
 			if err != nil {
 				return err
@@ -207,7 +209,7 @@ func (a *API) registerSpaceletProtocol() {
 			}
 			return writeJSON(c, http.StatusOK, DoneAnswer{})
 		})
-	route(http.MethodGet, jobPath(protocol.PathCancelled), "Wait until a running job is cancelled (long poll)", protocol.CancelledAnswer{}, func(c *Call) error {
+	route(http.MethodGet, jobPath(protocol.PathCancelled), "Wait until a running job is cancelled (long poll)", nil, protocol.CancelledAnswer{}, func(c *Call) error {
 		id, err := jobParam(c)
 		if err != nil {
 			return err

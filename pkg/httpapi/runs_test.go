@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,20 +21,13 @@ import (
 	"github.com/kubespace/kubespace/pkg/store"
 )
 
-// The run routes act in the pipeline workspace of the pipeline or run the path names. In the
-// permission world each target cluster has a target pipeline workspace where personas hold the
-// role they hold in the target cluster (and their other-cluster role in another workspace).
+// The run routes act in the pipeline workspace of the pipeline or run the path names: the
+// permission world's target pipeline workspace (w.targetPWS), where personas hold the role they
+// hold in the target cluster.
 
 func init() {
-	personaGrants = append(personaGrants, func(t *testing.T, w *permWorld, uid int64, p persona, target int64) {
-		bind(t, w.s.App, uid, runWorkspaces(t, w.s.App, target).target, p.target)
-		bind(t, w.s.App, uid, runWorkspaces(t, w.s.App, target).other, p.other)
-	})
-	objectMakers["pipelines"] = func(t testing.TB, admin *apitest.Client) int64 {
-		return runPipeline(t, admin.S.App, runWorkspaces(t, admin.S.App, 0).target).ID
-	}
 	objectMakers["pipeline-runs"] = func(t testing.TB, admin *apitest.Client) int64 {
-		return pausedRun(t, admin.S.App, runWorkspaces(t, admin.S.App, 0).target).ID
+		return pausedRun(t, admin.S.App, runWorkspace(t, admin.S.App)).ID
 	}
 	paramMakers[":stage_id"] = func(t testing.TB, admin *apitest.Client, before []string) string {
 		id, err := strconv.ParseInt(before[len(before)-2], 10, 64)
@@ -48,7 +40,7 @@ func init() {
 	// that need an ended run.
 	runFixture := func(ended bool, tail string) func(*testing.T, *permWorld, *caller, int64) string {
 		return func(t *testing.T, w *permWorld, _ *caller, target int64) string {
-			v := pausedRun(t, w.s.App, runWorkspaces(t, w.s.App, target).target)
+			v := pausedRun(t, w.s.App, w.targetPWS(t, target))
 			if ended {
 				v = endRun(t, w.s.App, v.ID)
 			}
@@ -56,7 +48,7 @@ func init() {
 		}
 	}
 	pathFixtures["/pipelines/:id/runs"] = func(t *testing.T, w *permWorld, _ *caller, target int64) string {
-		return apitest.Path("/pipelines/%d/runs", runPipeline(t, w.s.App, runWorkspaces(t, w.s.App, target).target).ID)
+		return apitest.Path("/pipelines/%d/runs", runPipeline(t, w.s.App, w.targetPWS(t, target)).ID)
 	}
 	pathFixtures["/pipeline-runs/:id"] = runFixture(false, "")
 	pathFixtures["/pipeline-runs/:id/cancel"] = runFixture(false, "/cancel")
@@ -71,32 +63,15 @@ func init() {
 	fuzzTargets["POST /pipeline-runs/:id/stages/:stage_id/reexecute"] = FuzzReexecuteStage
 }
 
-type workspacePair struct{ target, other int64 }
-
-var runWorkspaceCache sync.Map // "<app pointer>/<target>" -> workspacePair
-
-// runWorkspaces returns the target and other pipeline workspaces of a target cluster (created
-// once per server and target).
-func runWorkspaces(t testing.TB, a *app.App, target int64) workspacePair {
-	key := fmt.Sprintf("%p/%d", a, target)
-	if v, ok := runWorkspaceCache.Load(key); ok {
-		return v.(workspacePair)
-	}
-	mk := func(name string) int64 {
-		w := &store.PipelineWorkspace{Name: fmt.Sprintf("%s-%d-%d", name, target, time.Now().UnixNano()), Type: store.WorkspaceCustom}
-		require.NoError(t, a.Store.PipelineWorkspaces.Create(context.Background(), w))
-		return w.ID
-	}
-	v, _ := runWorkspaceCache.LoadOrStore(key, workspacePair{target: mk("target"), other: mk("other")})
-	return v.(workspacePair)
+// runWorkspace creates a custom pipeline workspace through the store.
+func runWorkspace(t testing.TB, a *app.App) int64 {
+	w := &store.PipelineWorkspace{Name: fmt.Sprintf("runs-%d", time.Now().UnixNano()), Type: store.WorkspaceCustom}
+	require.NoError(t, a.Store.PipelineWorkspaces.Create(context.Background(), w))
+	return w.ID
 }
 
-// bind grants role r in pipeline workspace ws (through the store: the workspace routes are
-// another area's).
+// bind grants role r in pipeline workspace ws.
 func bind(t testing.TB, a *app.App, uid, ws int64, r access.Role) {
-	if r == access.None {
-		return
-	}
 	require.NoError(t, a.Store.RoleBindings.Create(context.Background(),
 		&store.RoleBinding{UserID: uid, Scope: store.ScopePipelineWorkspace, ScopeID: ws, Role: r.String()}))
 }
@@ -169,7 +144,7 @@ func TestRunsAPI(t *testing.T) {
 			require.NoError(t, <-done)
 		}()
 		admin := s.Admin()
-		ws := runWorkspaces(t, s.App, 0).target
+		ws := runWorkspace(t, s.App)
 		p := runPipeline(t, s.App, ws)
 		editor := s.User(admin, "runs-editor", "platform", 0, "")
 		bind(t, s.App, editor.UserID, ws, access.Editor)

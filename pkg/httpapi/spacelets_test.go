@@ -214,6 +214,13 @@ func TestSpaceletOverHTTP(t *testing.T) {
 	admin.Expect(http.StatusNoContent, http.MethodDelete, apitest.Path("/api/v1/spacelets/%d", agent.ID()), nil)
 	_, err = client.Heartbeat(ctx, protocol.Heartbeat{})
 	require.ErrorIs(t, err, protocol.ErrUnauthorized)
+	select {
+	case err := <-ran:
+		require.ErrorIs(t, err, protocol.ErrUnauthorized, "a removed spacelet stops by itself")
+		ran <- nil
+	case <-time.After(10 * time.Second):
+		t.Fatal("the removed spacelet kept running")
+	}
 }
 
 // The worker routes refuse another protocol version and users' credentials, saying why.
@@ -299,4 +306,60 @@ func processAlive(pid int) bool {
 	}
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
 	return len(f) > 0 && f[0] != "Z"
+}
+
+// A spacelet the server cannot register (another protocol version, a refused token) stops with
+// the server's reason instead of retrying forever.
+func TestSpaceletStopsOnRefusal(t *testing.T) {
+	s := apitest.Start(t, nil)
+	client, err := spacelet.NewClient(s.URL, nil)
+	require.NoError(t, err)
+	agent := spacelet.New(client, spacelet.Config{Name: "refused", DataDir: t.TempDir(), RegistrationToken: "ksr_unknown", Plugins: builtin.Default()})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = agent.Run(ctx)
+	require.ErrorIs(t, err, protocol.ErrUnauthorized)
+	require.Contains(t, err.Error(), "registration token refused")
+
+	bad := spacelet.New(client, spacelet.Config{Name: "-bad-", DataDir: t.TempDir(), RegistrationToken: "ksr_unknown", Plugins: builtin.Default()})
+	err = bad.Run(ctx)
+	var se *spacelet.Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, http.StatusBadRequest, se.Status)
+	require.Contains(t, se.Message, "name")
+}
+
+// Registrations are audited without the token or credential they carried.
+func TestSpaceletRegistrationAudited(t *testing.T) {
+	s := apitest.Start(t, nil)
+	admin := s.Admin()
+	var tok struct {
+		Token string `json:"token"`
+	}
+	admin.Expect(http.StatusCreated, http.MethodPost, "/api/v1/spacelet-tokens", map[string]any{"name": "audit"}).JSON(t, &tok)
+	client, err := spacelet.NewClient(s.URL, nil)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	a := spacelet.New(client, spacelet.Config{Name: "audited", DataDir: dir, RegistrationToken: tok.Token, Plugins: builtin.Default()})
+	require.NoError(t, a.Register(context.Background()))
+	again := spacelet.New(client, spacelet.Config{Name: "audited", DataDir: dir, Plugins: builtin.Default()})
+	require.NoError(t, again.Register(context.Background()), "with the kept credential")
+	cred, err := os.ReadFile(filepath.Join(dir, "credential"))
+	require.NoError(t, err)
+	r := admin.Expect(http.StatusOK, http.MethodGet, "/api/v1/audit-events?action=register", nil)
+	var page struct {
+		Items []struct {
+			ResourceName string `json:"resource_name"`
+			Summary      string `json:"summary"`
+			Result       string `json:"result"`
+		} `json:"items"`
+	}
+	r.JSON(t, &page)
+	require.Len(t, page.Items, 2)
+	for _, e := range page.Items {
+		require.Equal(t, "audited", e.ResourceName)
+		require.Equal(t, "success", e.Result)
+	}
+	require.NotContains(t, string(r.Body), tok.Token)
+	require.NotContains(t, string(r.Body), strings.TrimSpace(string(cred)))
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -58,7 +59,10 @@ type Config struct {
 	// ShutdownGrace is how long running jobs may continue once Run's ctx ends before they are
 	// stopped and reported as failed.
 	ShutdownGrace time.Duration
-	Log           *slog.Logger
+	// MaxLogBytes bounds one job's log (default 512 MiB; -1: unbounded): past it the job's
+	// output is dropped, with a notice, and the job runs on.
+	MaxLogBytes int64
+	Log         *slog.Logger
 }
 
 // credentialFile is the name of the credential in DataDir.
@@ -90,6 +94,12 @@ func New(peer protocol.Peer, cfg Config) *Agent {
 	}
 	if cfg.DefaultTimeout <= 0 {
 		cfg.DefaultTimeout = time.Hour
+	}
+	switch {
+	case cfg.MaxLogBytes == 0:
+		cfg.MaxLogBytes = 512 << 20
+	case cfg.MaxLogBytes < 0:
+		cfg.MaxLogBytes = 0
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -166,7 +176,8 @@ func (a *Agent) useCredential(cred string, resp *protocol.RegisterResponse) {
 
 // Run registers (retrying while the server is unreachable), then heartbeats and runs jobs until
 // ctx ends. Then it takes no new jobs, gives the running ones ShutdownGrace to finish, stops the
-// rest and reports them, and returns.
+// rest and reports them, and returns nil. When the server refuses the spacelet's credential (it
+// was removed) Run stops its jobs and returns an error wrapping protocol.ErrUnauthorized.
 func (a *Agent) Run(ctx context.Context) error {
 	bo := newBackoff(500*time.Millisecond, 15*time.Second)
 	for {
@@ -177,8 +188,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil // stopped before it started
 		}
-		if errors.Is(err, protocol.ErrUnauthorized) || strings.Contains(err.Error(), "no registration token") {
-			return err
+		var se *Error
+		if errors.Is(err, protocol.ErrUnauthorized) || strings.Contains(err.Error(), "no registration token") ||
+			(errors.As(err, &se) && (se.Code == protocol.CodeVersion || se.Status == http.StatusBadRequest)) {
+			return err // retrying cannot help: the operator must act
 		}
 		a.log.WarnContext(ctx, "registration failed; retrying", "error", err)
 		if !bo.wait(ctx) {
@@ -191,31 +204,37 @@ func (a *Agent) Run(ctx context.Context) error {
 	// jobsCtx outlives ctx by the shutdown grace: running jobs may finish.
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
+	// pollCtx ends with ctx, or when the server refuses the credential (the spacelet was
+	// removed): then the agent stops as on a shutdown and returns the refusal.
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	defer stopPolling()
+	var fatal error
 	var jobs sync.WaitGroup
 	var loops sync.WaitGroup
 	loops.Add(1)
 	go func() {
 		defer loops.Done()
-		a.heartbeats(ctx)
+		a.heartbeats(pollCtx)
 	}()
 	slots := make(chan struct{}, a.cfg.Capacity)
 	bo.reset()
-	for ctx.Err() == nil {
+	for pollCtx.Err() == nil {
 		select {
 		case slots <- struct{}{}:
-		case <-ctx.Done():
+		case <-pollCtx.Done():
 			continue
 		}
-		job, err := a.peer.Next(ctx)
+		job, err := a.peer.Next(pollCtx)
 		if err != nil || job == nil {
 			<-slots
-			if err != nil && ctx.Err() == nil {
+			if err != nil && pollCtx.Err() == nil {
 				a.log.WarnContext(ctx, "polling for jobs failed", "error", err)
 				if errors.Is(err, protocol.ErrUnauthorized) {
-					loops.Wait()
-					return err
+					fatal = err
+					stopPolling()
+					continue
 				}
-				bo.wait(ctx)
+				bo.wait(pollCtx)
 			}
 			continue
 		}
@@ -238,7 +257,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		jobs.Wait()
 		close(finished)
 	}()
-	if a.cfg.ShutdownGrace > 0 {
+	if a.cfg.ShutdownGrace > 0 && fatal == nil {
 		select {
 		case <-finished:
 		case <-time.After(a.cfg.ShutdownGrace):
@@ -246,7 +265,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	stopJobs()
 	<-finished
-	return nil
+	return fatal
 }
 
 // heartbeats reports load every protocol.HeartbeatEvery until ctx ends.

@@ -3,12 +3,15 @@ package spacelet
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,9 +53,34 @@ func NewClient(serverURL string, hc *http.Client) (*Client, error) {
 		return nil, fmt.Errorf("SERVER_URL %q must be an http or https URL", serverURL)
 	}
 	if hc == nil {
-		hc = &http.Client{}
+		var err error
+		if hc, err = HTTPClient(nil); err != nil {
+			return nil, err
+		}
 	}
 	return &Client{base: u.String() + apiPrefix, hc: hc}, nil
+}
+
+// HTTPClient returns the client a spacelet talks to the server with. caPEM (may be nil) adds
+// certificate authorities to the system's, for a server whose certificate a private CA issued
+// (the server's generated one, in DATA_DIR/tls). There is no option to skip verification: the
+// server sends repository credentials to spacelets.
+func HTTPClient(caPEM []byte) (*http.Client, error) {
+	// Each running job holds a cancel poll and sends its log while the agent polls for work:
+	// keep those connections open rather than the default two per host.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	if len(caPEM) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, errors.New("CA_FILE holds no PEM certificate")
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr}, nil
 }
 
 // SetCredential implements CredentialHolder.
@@ -108,9 +136,20 @@ func (c *Client) call(ctx context.Context, method, path, contentType string, bod
 		var eb struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
+			Details struct {
+				Fields map[string]string `json:"fields"`
+			} `json:"details"`
 		}
 		if json.Unmarshal(data, &eb) == nil {
 			e.Code, e.Message = eb.Code, eb.Message
+			keys := make([]string, 0, len(eb.Details.Fields))
+			for k := range eb.Details.Fields {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				e.Message += fmt.Sprintf("; %s %s", k, eb.Details.Fields[k])
+			}
 		} else {
 			e.Message = strings.TrimSpace(string(data))
 		}

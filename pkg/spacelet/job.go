@@ -40,7 +40,7 @@ func (a *Agent) runJob(ctx context.Context, job *protocol.Job) {
 	// The log outlives the job's context: what the job wrote is sent after it was stopped too.
 	streamCtx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopStream()
-	stream := newLogStream(a.peer, job.ID, job.LogOffset)
+	stream := newLogStream(a.peer, job.ID, job.LogOffset, a.cfg.MaxLogBytes)
 	go stream.run(streamCtx, onGone)
 	masker := NewMasker(stream, job.Mask)
 

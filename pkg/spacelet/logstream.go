@@ -3,6 +3,7 @@ package spacelet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -32,12 +33,17 @@ type logStream struct {
 	offset  int64 // where buf starts in the server's log
 	closing bool
 	gone    bool
-	wake    chan struct{}
-	done    chan struct{}
+	// limit bounds the log (0: none); accepted counts what Write took, truncated says the
+	// notice was written.
+	limit     int64
+	accepted  int64
+	truncated bool
+	wake      chan struct{}
+	done      chan struct{}
 }
 
-func newLogStream(peer protocol.Peer, jobID, offset int64) *logStream {
-	s := &logStream{peer: peer, jobID: jobID, offset: offset, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newLogStream(peer protocol.Peer, jobID, offset, limit int64) *logStream {
+	s := &logStream{peer: peer, jobID: jobID, offset: offset, limit: limit, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
@@ -49,9 +55,18 @@ func (s *logStream) Write(p []byte) (int, error) {
 	for len(s.buf) >= maxBuffered && !s.closing && !s.gone {
 		s.cond.Wait()
 	}
-	if s.gone {
-		return len(p), nil // nobody will read it; the job is being stopped
+	if s.gone || s.truncated {
+		return len(p), nil // nobody will read it (the job is being stopped, or the log is full)
 	}
+	if s.limit > 0 && s.accepted+int64(len(p)) > s.limit {
+		keep := s.limit - s.accepted
+		s.buf = append(s.buf, p[:keep]...)
+		s.buf = append(s.buf, fmt.Sprintf("\n[kubespace] the log reached %d bytes; the rest of the job's output is dropped\n", s.limit)...)
+		s.accepted, s.truncated = s.limit, true
+		s.signal()
+		return len(p), nil
+	}
+	s.accepted += int64(len(p))
 	s.buf = append(s.buf, p...)
 	s.signal()
 	return len(p), nil

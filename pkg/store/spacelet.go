@@ -30,13 +30,15 @@ type Spacelet struct {
 	UpdatedAt      time.Time
 }
 
-// SpaceletToken lets a new spacelet register; only its hash is stored.
+// SpaceletToken lets a new spacelet register; only its hash is stored. A SingleUse token
+// registers one spacelet; the others any number until they expire.
 type SpaceletToken struct {
 	ID         int64  `gorm:"primaryKey"`
 	Name       string `gorm:"size:128;not null"`
 	TokenHash  string `gorm:"size:64;not null;uniqueIndex"`
 	Prefix     string `gorm:"size:16;not null;default:''"`
 	CreatedBy  int64  `gorm:"not null;default:0"`
+	SingleUse  bool   `gorm:"not null;default:false"`
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
 	CreatedAt  time.Time
@@ -66,6 +68,10 @@ type SpaceletTokens interface {
 	Create(ctx context.Context, t *SpaceletToken) error
 	GetByHash(ctx context.Context, hash string) (*SpaceletToken, error)
 	Touch(ctx context.Context, id int64, at time.Time) error
+	// Use records a registration with the token (last used at) and reports whether it was
+	// allowed: a single-use token that was used before is refused (a conditional UPDATE, so of
+	// two concurrent registrations exactly one gets it).
+	Use(ctx context.Context, id int64, at time.Time) (bool, error)
 	Delete(ctx context.Context, id int64) error
 	List(ctx context.Context, opts ListOptions) (Page[SpaceletToken], error)
 }

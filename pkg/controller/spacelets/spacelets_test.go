@@ -40,7 +40,25 @@ func TestMissedHeartbeats(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			c := spacelets.New(e.Store.Spacelets, events.NewPublisher(e.Bus), reg, slog.New(slog.NewTextHandler(io.Discard, nil)),
 				spacelets.Options{Every: 10 * time.Second, Now: func() time.Time { return now.Add(time.Second) }})
-			time.Sleep(100 * time.Millisecond) // let the hub's subscription settle
+			// The hub's subscription is in place once a probe event comes through.
+			pub := events.NewPublisher(e.Bus)
+		probe:
+			for {
+				require.NoError(t, pub.Publish(ctx, events.Event{Kind: "probe"}))
+				select {
+				case <-sub.C():
+					break probe
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		drain:
+			for {
+				select {
+				case <-sub.C():
+				case <-time.After(100 * time.Millisecond):
+					break drain
+				}
+			}
 			require.NoError(t, c.Check(ctx))
 			got, err := e.Store.Spacelets.Get(ctx, stale.ID)
 			require.NoError(t, err)
@@ -53,7 +71,7 @@ func TestMissedHeartbeats(t *testing.T) {
 			require.Equal(t, 1.0, gauge(t, reg, "draining"))
 			select {
 			case ev := <-sub.C():
-				require.Equal(t, events.KindSpacelet, ev.Kind)
+				require.Equal(t, events.KindSpacelet, ev.Kind, "%+v", ev)
 				require.Equal(t, stale.ID, ev.ObjectID)
 				require.Equal(t, store.SpaceletOffline, ev.Status)
 			case <-time.After(5 * time.Second):

@@ -123,13 +123,15 @@ type TokenView struct {
 	Name       string     `json:"name"`
 	Prefix     string     `json:"prefix"`
 	CreatedBy  int64      `json:"created_by"`
+	SingleUse  bool       `json:"single_use"`
 	ExpiresAt  *time.Time `json:"expires_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	CreatedAt  time.Time  `json:"created_at"`
 }
 
 func tokenView(t *store.SpaceletToken) TokenView {
-	return TokenView{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedBy: t.CreatedBy, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, CreatedAt: t.CreatedAt}
+	return TokenView{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedBy: t.CreatedBy, SingleUse: t.SingleUse, ExpiresAt: t.ExpiresAt,
+		LastUsedAt: t.LastUsedAt, CreatedAt: t.CreatedAt}
 }
 
 // CreatedToken is a new registration token: the secret is shown this once, with the command
@@ -144,8 +146,11 @@ type CreatedToken struct {
 type TokenInput struct {
 	Name string `json:"name" required:"true"`
 	// ExpiresInHours bounds the token's life (default 24, at most 8760). Until then it registers
-	// any number of spacelets (a fleet started from one manifest); delete it to stop that.
+	// any number of spacelets (a fleet started from one manifest) unless SingleUse; delete it
+	// to stop that.
 	ExpiresInHours *int `json:"expires_in_hours,omitempty"`
+	// SingleUse: the token registers one spacelet, then no more.
+	SingleUse bool `json:"single_use,omitempty"`
 }
 
 // Token limits.
@@ -170,7 +175,8 @@ func (s *Service) CreateToken(ctx context.Context, userID int64, in TokenInput, 
 	}
 	secret := newSecret(protocol.RegistrationPrefix)
 	exp := s.d.Now().Add(time.Duration(hours) * time.Hour).UTC()
-	t := &store.SpaceletToken{Name: name, TokenHash: hash(secret), Prefix: secret[:len(protocol.RegistrationPrefix)+6], CreatedBy: userID, ExpiresAt: &exp}
+	t := &store.SpaceletToken{Name: name, TokenHash: hash(secret), Prefix: secret[:len(protocol.RegistrationPrefix)+6], CreatedBy: userID,
+		SingleUse: in.SingleUse, ExpiresAt: &exp}
 	if err := s.d.Tokens.Create(ctx, t); err != nil {
 		return nil, err
 	}

@@ -76,41 +76,19 @@ func New(d Deps) *Service {
 	return &Service{d: d, assigned: nudge.NewWaiters(), cancels: nudge.NewWaiters()}
 }
 
-// Run follows the assignment and cancel nudges and marks silent spacelets offline, until ctx
-// ends. Any number of replicas may run it.
+// Run follows the assignment and cancel nudges until ctx ends, so long polls wake at once. Any
+// number of replicas may run it. (Marking silent spacelets offline is the spacelet health
+// controller's: pkg/controller/spacelets.)
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.assigned.Follow(ctx, s.d.Bus, nudge.TopicAssigned, s.d.Log) })
 	g.Go(func() error { return s.cancels.Follow(ctx, s.d.Bus, nudge.TopicCancel, s.d.Log) })
-	g.Go(func() error {
-		t := time.NewTicker(protocol.HeartbeatEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-			}
-			if err := s.MarkOffline(ctx); err != nil && ctx.Err() == nil {
-				s.d.Log.WarnContext(ctx, "marking silent spacelets offline failed", "error", err)
-			}
-		}
-	})
 	return g.Wait()
 }
 
 // OfflineAfter is how long a spacelet may stay silent before it counts as offline (three
-// missed heartbeats).
+// missed heartbeats); a name held by a spacelet seen more recently is not given to another.
 const OfflineAfter = 3 * protocol.HeartbeatEvery
-
-// MarkOffline marks the spacelets silent for OfflineAfter offline and publishes the change.
-func (s *Service) MarkOffline(ctx context.Context) error {
-	ids, err := s.d.Spacelets.MarkOffline(ctx, s.d.Now().Add(-OfflineAfter))
-	for _, id := range ids {
-		s.publishSpacelet(ctx, id, store.SpaceletOffline)
-	}
-	return err
-}
 
 func (s *Service) publishSpacelet(ctx context.Context, id int64, status string) {
 	if s.d.Publish != nil {

@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -235,6 +236,17 @@ func TestCheckoutBeforeThePluginAndMasking(t *testing.T) {
 	require.Contains(t, got.Message, "cannot check out code")
 }
 
+// Values of variables named like secrets are masked in the log.
+func TestSecretLikeVariablesMasked(t *testing.T) {
+	w := newWorld(t, worldOpts{sqlite: true})
+	a, _ := w.agent("one", nil, nil)
+	j := w.job(`echo "token=$DEPLOY_TOKEN pw=$DB_PASSWORD user=$DB_USER"`, 0,
+		map[string]string{"DEPLOY_TOKEN": "tok-123456", "DB_PASSWORD": "pa55word!", "DB_USER": "deployer"})
+	w.assign(j, a.ID())
+	w.waitStatus(j.ID, store.StatusOK, 10*time.Second)
+	require.Equal(t, "token=*** pw=*** user=deployer\n", w.logOf(j.ID))
+}
+
 func TestProtocolEdges(t *testing.T) {
 	w := newWorld(t, worldOpts{})
 	peer := w.svc.LocalPeer()
@@ -286,4 +298,62 @@ func TestProtocolEdges(t *testing.T) {
 	peer.SetCredential("ksw_wrong")
 	_, err = peer.Next(w.ctx)
 	require.True(t, errors.Is(err, protocol.ErrUnauthorized), "%v", err)
+}
+
+// A job writing more than the spacelet's log limit keeps running; its log ends with a notice.
+func TestLogLimit(t *testing.T) {
+	w := newWorld(t, worldOpts{sqlite: true})
+	a := spacelet.New(w.svc.LocalPeer(), spacelet.Config{Name: "small", DataDir: t.TempDir(), RegistrationToken: w.token(1),
+		Plugins: builtin.Default(), MaxLogBytes: 1000})
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool { return a.ID() != 0 }, 10*time.Second, 10*time.Millisecond)
+	j := w.job(`for i in $(seq 1 500); do echo "line $i"; done; echo "DONE=1" >> $PIPELINE_OUTPUT`, 0, nil)
+	w.assign(j, a.ID())
+	got := w.waitStatus(j.ID, store.StatusOK, 10*time.Second)
+	require.JSONEq(t, `{"DONE":"1"}`, got.Outputs)
+	log := w.logOf(j.ID)
+	require.True(t, strings.HasPrefix(log, "line 1\nline 2\n"))
+	require.Contains(t, log, "the log reached 1000 bytes")
+	require.Less(t, len(log), 1200)
+}
+
+// A single-use token registers exactly one spacelet, even when several try at once.
+func TestSingleUseToken(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	ct, err := w.svc.CreateToken(w.ctx, 1, dispatch.TokenInput{Name: "once", SingleUse: true}, "http://ks")
+	require.NoError(t, err)
+	require.True(t, ct.SingleUse)
+	const n = 6
+	errsC := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := w.svc.Register(w.ctx, protocol.RegisterRequest{Token: ct.Token, Name: fmt.Sprintf("s%d", i), Capacity: 1})
+			errsC <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		err := <-errsC
+		if err == nil {
+			ok++
+			continue
+		}
+		e, _ := errs.As(err)
+		require.NotNil(t, e, "%v", err)
+		require.Equal(t, "registration_token_used", e.Code)
+	}
+	require.Equal(t, 1, ok)
+	page, err := w.svc.ListTokens(w.ctx, store.ListOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, page.Items[0].LastUsedAt)
+
+	// A reusable token registers many.
+	tok := w.token(1)
+	for i := range 3 {
+		_, err := w.svc.Register(w.ctx, protocol.RegisterRequest{Token: tok, Name: fmt.Sprintf("fleet-%d", i), Capacity: 1})
+		require.NoError(t, err)
+	}
 }

@@ -23,6 +23,10 @@ const (
 
 var outputKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
+// secretName matches variable names whose values are masked in the log: what a job is given
+// as a password, token or key is never printed back.
+var secretName = regexp.MustCompile(`(?i)(password|passwd|secret|token|private_?key|credential|api_?key)`)
+
 func jobGone(id int64) error {
 	return errs.NotFoundf("job %d is no longer this spacelet's (it finished, was failed after its lease ran out, or was reassigned)", id).
 		WithCode(protocol.CodeJobGone)
@@ -61,6 +65,9 @@ func (s *Service) Next(ctx context.Context, sp *store.Spacelet) (*protocol.Job, 
 // claim starts the oldest job assigned to sp, if any, and builds what the spacelet gets.
 func (s *Service) claim(ctx context.Context, sp *store.Spacelet) (*protocol.Job, error) {
 	cur, err := s.d.Spacelets.Get(ctx, sp.ID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, errCredential // removed while it polled
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +114,11 @@ func (s *Service) build(ctx context.Context, j *store.JobRun, run *store.Pipelin
 	}
 	job := &protocol.Job{ID: j.ID, RunID: j.RunID, Name: j.Name, PluginKey: j.PluginKey, Params: params, Env: env,
 		TimeoutSeconds: j.TimeoutSeconds, LogOffset: j.LogSize}
+	for k, v := range env {
+		if secretName.MatchString(k) && v != "" {
+			job.Mask = append(job.Mask, v)
+		}
+	}
 	if s.d.Checkouts != nil {
 		co, err := s.d.Checkouts.Checkout(ctx, run)
 		if err != nil {

@@ -122,13 +122,25 @@ func (s *Service) Register(ctx context.Context, r protocol.RegisterRequest) (*pr
 	}
 	cred := newSecret(protocol.CredentialPrefix)
 	sp, err := s.d.Spacelets.GetByName(ctx, r.Name)
-	switch {
-	case err == nil:
+	if err == nil && sp.Status == store.SpaceletOnline && sp.LastSeenAt != nil && now.Sub(*sp.LastSeenAt) < OfflineAfter {
 		// A spacelet that lost its data directory registers again under its name; a live one
 		// keeps it (two machines with one name would take turns otherwise).
-		if sp.Status == store.SpaceletOnline && sp.LastSeenAt != nil && now.Sub(*sp.LastSeenAt) < OfflineAfter {
-			return nil, errs.Conflictf("a spacelet named %q is online; give this one another SPACELET_NAME", r.Name).WithCode("spacelet_name_taken")
-		}
+		return nil, errs.Conflictf("a spacelet named %q is online; give this one another SPACELET_NAME", r.Name).WithCode("spacelet_name_taken")
+	}
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return nil, err
+	}
+	// Checked last, so a refusal above does not spend a single-use token.
+	ok, uerr := s.d.Tokens.Use(ctx, tok.ID, now)
+	if uerr != nil {
+		return nil, uerr
+	}
+	if !ok {
+		return nil, errs.Unauthenticatedf("registration token %q was for one spacelet and has been used; create another on the Spacelets page", tok.Name).
+			WithCode("registration_token_used")
+	}
+	switch {
+	case err == nil:
 		apply(sp, r, now)
 		sp.CredentialHash = hash(cred)
 		err = s.d.Spacelets.Update(ctx, sp)
@@ -140,7 +152,6 @@ func (s *Service) Register(ctx context.Context, r protocol.RegisterRequest) (*pr
 	if err != nil {
 		return nil, fmt.Errorf("register spacelet %q: %w", r.Name, err)
 	}
-	_ = s.d.Tokens.Touch(ctx, tok.ID, now)
 	s.d.Log.InfoContext(ctx, "spacelet registered", "spacelet_id", sp.ID, "name", sp.Name, "token_id", tok.ID)
 	s.publishSpacelet(ctx, sp.ID, sp.Status)
 	return &protocol.RegisterResponse{ID: sp.ID, Name: sp.Name, Credential: cred}, nil

@@ -40,7 +40,9 @@ func (s *Service) act(ctx context.Context, runID int64, mutate func(st *step) er
 			}
 			return mutate(&step{s: s, ctx: ctx, d: d, now: s.d.Now().UTC(), fx: fx})
 		})
-		if errors.Is(err, errStale) && attempt < actionAttempts {
+		// A lost race, or a transaction the database rolled back (a deadlock with a controller
+		// writing the same rows in another order): read again and redo.
+		if (errors.Is(err, errStale) || errs.Is(err, errs.Unavailable)) && attempt < actionAttempts {
 			continue
 		}
 		if errors.Is(err, errStale) {
@@ -125,6 +127,9 @@ func (s *Service) Execute(ctx context.Context, runID, stageID int64, params map[
 		if sr.Status != store.StatusPause {
 			return errs.Conflictf("stage %s is %s: only a paused stage can be executed", sr.Name, sr.Status)
 		}
+		if r := &st.d.Run; r.Status != store.StatusPause {
+			return errs.Conflictf("run #%d is %s: it no longer waits for stage %s", r.BuildNumber, r.Status, sr.Name)
+		}
 		p, err := stageParams(st.d, i, params)
 		if err != nil {
 			return err
@@ -168,7 +173,12 @@ func (st *step) requestCancel(user string) error {
 		return errs.Conflictf("run #%d is already %s", r.BuildNumber, r.Status)
 	}
 	r.Status, r.Reason = store.StatusCancel, truncate("canceled by "+user, 1024)
-	return st.saveRun("Status", "Reason")
+	if err := st.saveRun("Status", "Reason"); err != nil {
+		return err
+	}
+	// Carried out at once rather than on the controller's next look: running jobs are told to
+	// stop now, and a run with nothing running is canceled in this same step.
+	return st.cancel()
 }
 
 // Retry runs a failed or canceled stage's unsuccessful jobs again (successful ones keep their
@@ -185,6 +195,9 @@ func (s *Service) Retry(ctx context.Context, runID, stageID int64, _ string) (*R
 		}
 		if sr.Status != store.StatusError && sr.Status != store.StatusCanceled {
 			return errs.Conflictf("stage %s is %s: only a failed or canceled stage can be retried", sr.Name, sr.Status)
+		}
+		if err := earlierSucceeded(st.d, i); err != nil {
+			return err
 		}
 		for k := range st.d.Jobs[i] {
 			j := &st.d.Jobs[i][k]
@@ -224,6 +237,9 @@ func (s *Service) Reexecute(ctx context.Context, runID, stageID int64, params ma
 		}
 		if !store.Terminal(sr.Status) {
 			return errs.Conflictf("stage %s never ran (%s): only a finished stage can be re-executed", sr.Name, sr.Status)
+		}
+		if err := earlierSucceeded(st.d, i); err != nil {
+			return err
 		}
 		p, err := stageParams(st.d, i, params)
 		if err != nil {
@@ -269,4 +285,15 @@ func (st *step) reopenRun(reason string) error {
 	r := &st.d.Run
 	r.Status, r.Reason, r.FinishedAt = store.StatusDoing, reason, nil
 	return st.saveRun("Status", "Reason", "FinishedAt")
+}
+
+// earlierSucceeded refuses to run stage i again while a stage before it has not succeeded: the
+// run would stop at that one at once.
+func earlierSucceeded(d *store.RunDetail, i int) error {
+	for k := 0; k < i; k++ {
+		if st := d.Stages[k]; st.Status != store.StatusOK {
+			return errs.Conflictf("stage %s, before %s, is %s: run it again first", st.Name, d.Stages[i].Name, st.Status)
+		}
+	}
+	return nil
 }

@@ -384,3 +384,48 @@ func TestOversizeOutputs(t *testing.T) {
 		require.Contains(t, v.Reason, "the outputs of stage big take")
 	})
 }
+
+// TestActionOrder: a stage cannot be run again while one before it has not succeeded, and a
+// paused stage cannot be executed once its run is being canceled.
+func TestActionOrder(t *testing.T) {
+	forEngines(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		v := f.start(t, pipeline.Definition{Stages: []pipeline.Stage{
+			{Name: "gate", TriggerMode: pipeline.StageManual, Jobs: []pipeline.Job{runtest.ShellJob("x", "true")}},
+			{Name: "after", Jobs: []pipeline.Job{runtest.ShellJob("y", "true")}},
+		}})
+		require.Equal(t, store.StatusPause, v.Status)
+		_, err := f.svc.Cancel(ctx, v.ID, "bob")
+		require.NoError(t, err)
+		_, err = f.svc.Execute(ctx, v.ID, v.Stages[0].ID, nil, "carol")
+		require.True(t, errs.Is(err, errs.Conflict), "the cancel stands: %v", err)
+		v = f.sync(t, v.ID)
+		require.Equal(t, store.StatusCanceled, v.Status)
+		for _, action := range []string{run.ActionRetry, run.ActionReexecute} {
+			_, err = f.svc.StageAction(ctx, v.ID, v.Stages[1].ID, action, nil, "bob")
+			require.True(t, errs.Is(err, errs.Conflict), "%s: %v", action, err)
+			require.Contains(t, err.Error(), "stage gate, before after, is canceled")
+		}
+		_, err = f.svc.Retry(ctx, v.ID, v.Stages[0].ID, "bob")
+		require.NoError(t, err)
+		require.Equal(t, store.StatusPause, f.sync(t, v.ID).Status, "the manual stage asks again")
+	})
+}
+
+// TestPlacementCache: with a placement cache, spacelets and loads read for one placement serve
+// the next ones within its lifetime (loads raised locally), and are read again after it.
+func TestPlacementCache(t *testing.T) {
+	e := runtest.Open(t, "sqlite")
+	c := &clock{t: time.Now()}
+	svc := run.New(run.Deps{Store: e.Store, Bus: e.Bus, Now: c.now, PlacementCache: time.Second})
+	f := &fixture{Env: e, clock: c, svc: svc}
+	a := f.Spacelet(t, "a", nil, 1)
+	v1 := f.start(t, oneJob(runtest.ShellJob("x", "true")))
+	require.Equal(t, a.ID, v1.Stages[0].Jobs[0].SpaceletID)
+	b := f.Spacelet(t, "b", nil, 1)
+	v2 := f.start(t, oneJob(runtest.ShellJob("y", "true")))
+	require.Equal(t, a.ID, v2.Stages[0].Jobs[0].SpaceletID, "b is not known yet: the cached list serves")
+	c.add(2 * time.Second)
+	v3 := f.start(t, oneJob(runtest.ShellJob("z", "true")))
+	require.Equal(t, b.ID, v3.Stages[0].Jobs[0].SpaceletID, "read again: b is the least loaded")
+}

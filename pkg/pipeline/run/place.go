@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/kubespace/kubespace/pkg/pipeline"
 	"github.com/kubespace/kubespace/pkg/store"
@@ -102,4 +104,58 @@ func whyNot(sched pipeline.Schedule, cands []Candidate) string {
 		return what + " is online and not draining"
 	}
 	return what + " is online"
+}
+
+// placementCache keeps the spacelets with their loads for a short while, so that placing a job
+// does not cost a query per spacelet under load; the loads of spacelets it places jobs on are
+// raised locally meanwhile. Stale by at most its TTL: a spacelet gone offline within it may get
+// a job, which the next look takes back before it starts. A nil cache caches nothing.
+type placementCache struct {
+	ttl   time.Duration
+	mu    sync.Mutex
+	at    time.Time
+	cands []Candidate
+}
+
+func newPlacementCache(ttl time.Duration) *placementCache {
+	if ttl <= 0 {
+		return nil
+	}
+	return &placementCache{ttl: ttl}
+}
+
+// get returns a copy of the candidates when they are fresh.
+func (c *placementCache) get(now time.Time) ([]Candidate, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cands == nil || now.Sub(c.at) >= c.ttl || now.Before(c.at) {
+		return nil, false
+	}
+	return slices.Clone(c.cands), true
+}
+
+func (c *placementCache) put(now time.Time, cands []Candidate) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at, c.cands = now, slices.Clone(cands)
+}
+
+// placed counts a job placed on spacelet id.
+func (c *placementCache) placed(id int64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.cands {
+		if c.cands[i].ID == id {
+			c.cands[i].Load++
+		}
+	}
 }

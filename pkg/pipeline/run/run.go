@@ -54,11 +54,16 @@ type Deps struct {
 	Log   *slog.Logger
 	// Now is the clock (tests); nil: time.Now.
 	Now func() time.Time
+	// PlacementCache keeps the spacelets and their loads this long between placements (0:
+	// read them for every placement). The controllers use a fraction of a second: under load
+	// it saves a query per spacelet per placed job.
+	PlacementCache time.Duration
 }
 
 // Service starts runs and acts on them. It is safe for concurrent use.
 type Service struct {
-	d Deps
+	d         Deps
+	placement *placementCache
 }
 
 // New returns the service.
@@ -69,7 +74,7 @@ func New(d Deps) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d}
+	return &Service{d: d, placement: newPlacementCache(d.PlacementCache)}
 }
 
 // SourceRef picks the run of a source pipeline a custom run uses (RunID 0: its latest

@@ -259,6 +259,10 @@ func (st *step) spacelets() ([]Candidate, error) {
 	if st.cands != nil {
 		return st.cands, nil
 	}
+	if cands, ok := st.s.placement.get(st.now); ok {
+		st.cands, st.loaded = cands, true
+		return cands, nil
+	}
 	all, err := st.s.d.Store.Spacelets.All(st.ctx)
 	if err != nil {
 		return nil, err
@@ -285,6 +289,7 @@ func (st *step) candidates() ([]Candidate, error) {
 		}
 	}
 	st.loaded = true
+	st.s.placement.put(st.now, cands)
 	return cands, nil
 }
 
@@ -434,6 +439,7 @@ func (st *step) placeJob(sr *store.StageRun, j *store.JobRun) error {
 			st.cands[k].Load++
 		}
 	}
+	st.s.placement.placed(id)
 	j.SpaceletID, j.AssignedAt, j.Reason, j.Env = id, &st.now, "", sr.Env
 	if err := st.saveJob(j, "SpaceletID", "AssignedAt", "Reason", "Env"); err != nil {
 		return err

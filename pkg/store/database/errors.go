@@ -71,6 +71,12 @@ func isUnavailable(err error) bool {
 	if errors.As(err, &ne) {
 		return true
 	}
+	// A deadlock or lock wait timeout rolled the transaction back: like SQLite's BUSY, doing it
+	// again is the remedy.
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && (me.Number == mysqlErrDeadlock || me.Number == mysqlErrLockWait) {
+		return true
+	}
 	var se *gosqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {

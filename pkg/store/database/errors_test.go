@@ -28,6 +28,8 @@ func TestDBErr(t *testing.T) {
 		{gorm.ErrDuplicatedKey, errs.Conflict, "user 1 already exists"},
 		{driver.ErrBadConn, errs.Unavailable, "the database is unavailable; try again shortly"},
 		{mysql.ErrInvalidConn, errs.Unavailable, "the database is unavailable; try again shortly"},
+		{&mysql.MySQLError{Number: 1213, Message: "Deadlock found"}, errs.Unavailable, "the database is unavailable; try again shortly"},
+		{&mysql.MySQLError{Number: 1205, Message: "Lock wait timeout"}, errs.Unavailable, "the database is unavailable; try again shortly"},
 		{context.DeadlineExceeded, errs.Internal, ""},
 		{context.Canceled, errs.Internal, ""},
 		{errors.New("syntax"), errs.Internal, ""},

@@ -152,3 +152,14 @@ func migrate0005Pipelines(tx *gorm.DB) error {
 	return tx.Migrator().CreateTable(&pipelineWorkspace{}, &pipeline{}, &pipelineRun{}, &stageRun{}, &jobRun{},
 		&logChunk{}, &spacelet{}, &spaceletToken{}, &triggerState{}, &webhookDelivery{})
 }
+
+// migrate0006SpaceletTokenSingleUse lets a registration token register one spacelet only.
+func migrate0006SpaceletTokenSingleUse(tx *gorm.DB) error {
+	type spaceletToken struct {
+		SingleUse bool `gorm:"not null;default:false"`
+	}
+	if tx.Migrator().HasColumn(&spaceletToken{}, "SingleUse") {
+		return nil
+	}
+	return tx.Migrator().AddColumn(&spaceletToken{}, "SingleUse")
+}

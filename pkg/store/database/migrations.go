@@ -15,6 +15,7 @@ func migrations() []migration {
 		{3, "create clusters", migrate0003Clusters},
 		{4, "create login_throttles", migrate0004LoginThrottles},
 		{5, "create pipeline tables", migrate0005Pipelines},
+		{6, "add spacelet_tokens.single_use", migrate0006SpaceletTokenSingleUse},
 	}
 }
 

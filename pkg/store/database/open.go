@@ -20,6 +20,8 @@ import (
 const (
 	mysqlErrDupEntry   = 1062 // ER_DUP_ENTRY
 	mysqlErrBadDB      = 1049 // ER_BAD_DB_ERROR
+	mysqlErrDeadlock   = 1213 // ER_LOCK_DEADLOCK
+	mysqlErrLockWait   = 1205 // ER_LOCK_WAIT_TIMEOUT
 	mysqlTableCharset  = "utf8mb4"
 	mysqlTableCollate  = "utf8mb4_bin"
 	mysqlConnCollation = "utf8mb4_unicode_ci"

@@ -164,6 +164,16 @@ func (s *spaceletTokenStore) Touch(ctx context.Context, id int64, at time.Time) 
 		"touch", spaceletTokenRef(id))
 }
 
+// Use implements store.SpaceletTokens.
+func (s *spaceletTokenStore) Use(ctx context.Context, id int64, at time.Time) (bool, error) {
+	res := s.d.conn(ctx).Model(&store.SpaceletToken{}).Where("id = ? AND (single_use = ? OR last_used_at IS NULL)", id, false).
+		UpdateColumn("last_used_at", normTime(at))
+	if res.Error != nil {
+		return false, dbErr(res.Error, "use", spaceletTokenRef(id))
+	}
+	return res.RowsAffected == 1, nil
+}
+
 // Delete implements store.SpaceletTokens.
 func (s *spaceletTokenStore) Delete(ctx context.Context, id int64) error {
 	return deleteRow(ctx, s.d, &store.SpaceletToken{}, id, spaceletTokenRef(id))
