@@ -246,6 +246,20 @@ test('pipelines', async (t) => {
     await row.locator('[data-status="none"]').waitFor()
   })
 
+  await step('the saved pipeline opens in the editor and exports as YAML', async () => {
+    await page.locator(`[data-test="pipeline-edit-${PIPELINE}"]`).click()
+    await page.waitForURL(/\/pipelines\/\d+\/edit$/)
+    assert.equal(await page.locator('input[name="stage-name-2"]').inputValue(), 'deploy')
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test="pipeline-export"]').click()])
+    const file = join(scratch, 'exported.yaml')
+    await download.saveAs(file)
+    const text = readFileSync(file, 'utf8')
+    assert.match(text, new RegExp(`name: ${PIPELINE}`))
+    assert.match(text, /trigger_mode: manual/)
+    await page.locator('.page-actions button', { hasText: 'Cancel' }).click()
+    await page.waitForURL(/\/pipelines\/workspaces\/\d+$/)
+  })
+
   await step('a run started by hand opens its page, which follows the event stream', async () => {
     await page.locator(`[data-test="pipeline-run-${PIPELINE}"]`).click()
     const d = dialog(page, 'run-start-dialog')
