@@ -350,7 +350,7 @@ test('pipelines', async (t) => {
   })
 
   await step('the runs list and the pipeline list show the successful run', async () => {
-    await page.locator('.page-actions a', { hasText: 'Runs' }).click()
+    await page.locator('[data-test="run-back"]').click()
     await page.waitForURL(/\/pipelines\/\d+\/runs$/)
     const row = await rowWith(page, 'runs-table', '#1')
     await row.locator('[data-status="ok"]').waitFor()
