@@ -282,6 +282,8 @@ test('pipelines', async (t) => {
     assert.doesNotMatch(await log.innerText(), /compile finished/, 'the first line is shown before the job writes the last')
     await log.getByText('compile finished').waitFor({ timeout: 30_000 })
     await job('compile').and(page.locator('[data-status="ok"]')).waitFor()
+    // Read as it was written: every line once, in order.
+    assert.match(await log.innerText(), /^compile started\ncompile finished\s*$/)
     // Download saves the whole log as text (colour codes and all).
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test="log-download"]').click()])
     const file = join(scratch, 'compile.log')
