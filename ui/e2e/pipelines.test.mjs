@@ -363,6 +363,31 @@ test('pipelines', async (t) => {
     await snap('pipelines-06-workspace')
   })
 
+  await step('a pipeline sourced from another runs on its latest successful run', async () => {
+    await page.locator('[data-test="pipeline-create"]').click()
+    await page.waitForURL(/\/new$/)
+    await page.locator('input[name="pipeline-name"]').fill('e2e-chained')
+    await page.locator('button', { hasText: 'Runs of a pipeline' }).click()
+    await page.locator('[data-test="pipeline-picker"]').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: `${WORKSPACE} / ${PIPELINE}` }).click()
+    await page.locator('input[name="stage-name-0"]').fill('use')
+    await page.locator('[data-test="stage-add-job-0"]').click()
+    await fillJob('consume', 'echo "consuming build $PIPELINE_BUILD_NUMBER"')
+    await page.locator('[data-test="pipeline-save"]').click()
+    await page.waitForURL(/\/pipelines\/workspaces\/\d+$/)
+    await page.locator('[data-test="pipeline-run-e2e-chained"]').click()
+    const d = dialog(page, 'run-start-dialog')
+    await d.waitFor()
+    // The source's successful runs are offered, the newest chosen.
+    await d.locator('.el-select__selected-item', { hasText: '#1' }).waitFor()
+    await d.locator('[data-test="run-start-submit"]').click()
+    await page.waitForURL(/\/pipelines\/runs\/\d+$/)
+    await page.locator('[data-test="run-source"]').waitFor()
+    await page.locator('[data-test="run-status"][data-status="ok"]').waitFor({ timeout: 30_000 })
+    await page.locator('[data-nav="pipeline-workspaces"]').click()
+    await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()
+  })
+
   await step('a definition the server refuses shows each field it names, and nothing is saved', async () => {
     await page.locator('[data-nav="pipeline-workspaces"]').click()
     await page.locator(`[data-test="pws-open-${WORKSPACE}"]`).click()

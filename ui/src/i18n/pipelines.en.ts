@@ -91,7 +91,7 @@ export const pipelinesEn = {
     addRule: 'Add branch rule',
     ruleTypes: { exact: 'is', exclude: 'is not', regex: 'matches regex' },
     pattern: 'Branch or pattern',
-    pipelineId: 'Pipeline ID',
+    pipelineId: 'Pick a pipeline',
     triggers: 'Triggers',
     addTrigger: 'Add trigger',
     triggerTypes: { cron: 'Schedule (cron)', push: 'Code push', pipeline: 'After a pipeline succeeds' },

@@ -93,7 +93,7 @@ export const pipelinesZhCN: Shape<typeof pipelinesEn> = {
     addRule: '添加分支规则',
     ruleTypes: { exact: '等于', exclude: '不等于', regex: '匹配正则' },
     pattern: '分支或正则',
-    pipelineId: '流水线 ID',
+    pipelineId: '选择流水线',
     triggers: '触发方式',
     addTrigger: '添加触发',
     triggerTypes: { cron: '定时（cron）', push: '代码推送', pipeline: '其他流水线成功后' },
