@@ -191,11 +191,23 @@ import_images() {
   flock 8
   archive=$(build_images)
   exec 8>&-
-  ctr_ -n k8s.io images import --platform "linux/$(image_arch)" "$archive" >>"$STATE/logs/image-import.log" 2>&1
-  if ! ctr_ -n k8s.io images ls -q 2>/dev/null | grep -qx "$PAUSE_IMAGE"; then
-    echo "image import did not create $PAUSE_IMAGE"
-    return 1
-  fi
+  # Seen under heavy load (several test binaries starting clusters): an import that reports
+  # success but leaves an image out. Importing is idempotent, so try again before giving up,
+  # and keep what containerd listed in the log for the next person.
+  local attempt
+  for attempt in 1 2 3; do
+    ctr_ -n k8s.io images import --platform "linux/$(image_arch)" "$archive" >>"$STATE/logs/image-import.log" 2>&1
+    if ctr_ -n k8s.io images ls -q 2>/dev/null | grep -qx "$PAUSE_IMAGE"; then
+      return 0
+    fi
+    {
+      echo "attempt $attempt: $PAUSE_IMAGE missing after import; containerd lists:"
+      ctr_ -n k8s.io images ls -q 2>&1 || true
+    } >>"$STATE/logs/image-import.log"
+    sleep 1
+  done
+  echo "image import did not create $PAUSE_IMAGE (log: $STATE/logs/image-import.log)"
+  return 1
 }
 
 start_kubelet() {
