@@ -9,7 +9,7 @@ BINARIES := $(notdir $(wildcard cmd/*))
 PORT ?= 8080
 DATA_DIR ?= ./data
 
-.PHONY: build ui run test test-go test-ui lint bench demo kube-testenv clean
+.PHONY: build ui run test test-go test-ui lint bench bench-pipelines demo kube-testenv clean
 
 ## build: the console (ui/dist) and every binary under cmd/ into bin/, statically (CGO_ENABLED=0)
 build: ui
@@ -45,9 +45,13 @@ test-go: kube-testenv
 kube-testenv:
 	@hack/kube-testenv.sh build
 
-## bench: cached cluster lists vs. the API server and kubectl with 10,000 pods (writes docs/benchmarks.md)
+## bench: cached cluster lists vs. the API server and kubectl with 10,000 pods, and pipelines (writes docs/benchmarks.md)
 bench: kube-testenv
 	go run ./hack/bench
+
+## bench-pipelines: only the pipeline table (MariaDB and Redis, separate binaries; a few minutes)
+bench-pipelines:
+	go run ./hack/bench -only pipelines
 
 ## demo: a test cluster with sample workloads, imported into the KubeSpace at KUBESPACE_URL
 demo: kube-testenv

@@ -7,7 +7,11 @@
 //     against a raw GET /api/v1/pods from the API server and `kubectl get pods -A`, and the
 //     server's peak resident memory while four full lists run at once;
 //   - authenticated requests (GET /users/me and a cached list) at 50 concurrent clients on
-//     MariaDB and Redis, with the per-process authentication cache off and on.
+//     MariaDB and Redis, with the per-process authentication cache off and on;
+//   - pipelines (pipelines.go): POST run → run done, 20 runs at once on one pipeline, runs per
+//     second across 20 pipelines, log line → follow endpoint, and idle memory of each binary, on
+//     MariaDB and Redis with the separate binaries (needs no cluster: `-only pipelines` runs it
+//     alone and replaces its section of docs/benchmarks.md).
 package main
 
 import (
@@ -25,7 +29,7 @@ func main() {
 	pods := flag.Int("pods", 10000, "Running pods to create")
 	keep := flag.Bool("keep", false, "leave the benchmark cluster running")
 	out := flag.String("out", "docs/benchmarks.md", "where to write the tables ('' to skip; written only when every section ran)")
-	only := flag.String("only", "", "comma-separated sections to run (lists, auth); default all")
+	only := flag.String("only", "", "comma-separated sections to run (lists, auth, pipelines); default all")
 	flag.Parse()
 	if err := run(*pods, *keep, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -39,31 +43,83 @@ func run(pods int, keep bool, out, only string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
+	var table string
+	if want("lists") || want("auth") {
+		var err error
+		if table, err = clusterSections(ctx, pods, keep, want); err != nil {
+			return err
+		}
+	}
+	if want("pipelines") {
+		pipes, err := measurePipelines(ctx)
+		if err != nil {
+			return err
+		}
+		table += "\n" + pipelineHeading + "\n\n" + pipes
+	}
+	fmt.Println(table)
+	if out == "" {
+		return nil
+	}
+	if only == "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(out, []byte(docHeader+table), 0o644)
+	}
+	if only == "pipelines" {
+		return replacePipelineSection(out, table)
+	}
+	return nil
+}
+
+// pipelineHeading starts the pipeline section, which is last in docs/benchmarks.md.
+const pipelineHeading = "## Pipelines: runs, logs and memory with the separate binaries"
+
+// replacePipelineSection swaps the pipeline section of an existing benchmarks document for a
+// new one (appending it when the document has none), leaving the cluster tables as they were.
+func replacePipelineSection(out, section string) error {
+	old, err := os.ReadFile(out)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	doc := string(old)
+	if doc == "" {
+		doc = docHeader
+	}
+	if i := strings.Index(doc, "\n"+pipelineHeading); i >= 0 {
+		doc = doc[:i]
+	}
+	return os.WriteFile(out, []byte(strings.TrimRight(doc, "\n")+"\n"+section), 0o644)
+}
+
+// clusterSections measures the sections that need the kwok benchmark cluster.
+func clusterSections(ctx context.Context, pods int, keep bool, want func(string) bool) (string, error) {
 	nodes := pods/100 + 2
 	logf("starting the benchmark cluster with %d kwok nodes", nodes)
 	kubeconfig, err := testenv(ctx, "up", fmt.Sprintf("KWOK_NODES=%d", nodes), "KUBE_TESTENV_REAL_NODE=0")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !keep {
 		defer func() { _, _ = testenv(context.Background(), "down") }()
 	}
 	kubectl, err := testenvOutput(ctx, "kubectl-path")
 	if err != nil {
-		return err
+		return "", err
 	}
 	c, err := newCluster(kubeconfig, kubectl)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var table string
 	if want("lists") {
 		if err := c.populate(ctx, pods); err != nil {
-			return err
+			return "", err
 		}
 		srv, err := startServer(ctx)
 		if err != nil {
-			return err
+			return "", err
 		}
 		err = srv.importCluster(ctx, kubeconfig)
 		var res *results
@@ -72,25 +128,18 @@ func run(pods int, keep bool, out, only string) error {
 		}
 		srv.stop()
 		if err != nil {
-			return err
+			return "", err
 		}
 		table += "## Cached resource lists\n\n" + res.markdown(pods)
 	}
 	if want("auth") {
 		auth, err := measureAuth(ctx, kubeconfig)
 		if err != nil {
-			return err
+			return "", err
 		}
 		table += "\n## Authenticated requests: the per-process authentication cache\n\n" + auth
 	}
-	fmt.Println(table)
-	if out != "" && only == "" {
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(out, []byte(docHeader+table), 0o644)
-	}
-	return nil
+	return table, nil
 }
 
 const docHeader = `# Benchmarks
