@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,10 @@ import (
 // defaultRetryAfter is announced with every 503 that names no better time: dependencies (the
 // database, the bus, a cluster) usually come back within seconds.
 const defaultRetryAfter = 5 * time.Second
+
+// statusClientClosed is what a request answers when its caller went away first (nginx's 499):
+// nobody reads it, and it is neither a server fault nor a denial.
+const statusClientClosed = 499
 
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
@@ -78,6 +83,12 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 // prepareError renders err, logs it when it is the server's fault and sets Retry-After: the part
 // every error response shares, whatever its body format.
 func prepareError(c *gin.Context, log *slog.Logger, err error) (int, ErrorBody) {
+	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		// A spacelet ending its long poll, a closed browser tab: the store call failed because
+		// the caller left, which is no server fault to log as an error or count as a 5xx.
+		log.DebugContext(c.Request.Context(), "request abandoned by its caller", "path", c.FullPath(), "request_id", requestID(c))
+		return statusClientClosed, ErrorBody{Code: "client_closed_request", Message: "the client closed the request before it was answered"}
+	}
 	status, b := body(err, requestID(c))
 	switch {
 	case status == http.StatusInternalServerError:
