@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/kubespace/kubespace/pkg/errs"
@@ -172,13 +173,23 @@ type githubPush struct {
 	} `json:"repository"`
 }
 
-func parseGitHub(h http.Header, body []byte) (*Push, error) {
-	switch ev := h.Get("X-GitHub-Event"); ev {
-	case "push":
-	case "":
-		return nil, invalid("X-GitHub-Event header is missing")
+// pushEvent accepts a delivery whose event header names a push; a missing header is bad input,
+// any other event is ignored (a ping, a tag, an issue comment), never an error to the provider.
+func pushEvent(h http.Header, header string, pushes ...string) error {
+	ev := h.Get(header)
+	switch {
+	case slices.Contains(pushes, ev):
+		return nil
+	case ev == "":
+		return invalid("%s header is missing", header)
 	default:
-		return nil, &Ignored{Reason: "event " + truncate(ev, 64) + " is not a push"}
+		return &Ignored{Reason: "event " + truncate(ev, 64) + " is not a push"}
+	}
+}
+
+func parseGitHub(h http.Header, body []byte) (*Push, error) {
+	if err := pushEvent(h, "X-GitHub-Event", "push"); err != nil {
+		return nil, err
 	}
 	var in githubPush
 	if err := decode(body, &in); err != nil {
@@ -215,12 +226,8 @@ type gitlabPush struct {
 }
 
 func parseGitLab(h http.Header, body []byte) (*Push, error) {
-	switch ev := h.Get("X-Gitlab-Event"); ev {
-	case "Push Hook", "System Hook":
-	case "":
-		return nil, invalid("X-Gitlab-Event header is missing")
-	default:
-		return nil, &Ignored{Reason: "event " + truncate(ev, 64) + " is not a push"}
+	if err := pushEvent(h, "X-Gitlab-Event", "Push Hook", "System Hook"); err != nil {
+		return nil, err
 	}
 	var in gitlabPush
 	if err := decode(body, &in); err != nil {
@@ -272,12 +279,8 @@ type giteePush struct {
 }
 
 func parseGitee(h http.Header, body []byte) (*Push, error) {
-	switch ev := h.Get("X-Gitee-Event"); ev {
-	case "Push Hook":
-	case "":
-		return nil, invalid("X-Gitee-Event header is missing")
-	default:
-		return nil, &Ignored{Reason: "event " + truncate(ev, 64) + " is not a push"}
+	if err := pushEvent(h, "X-Gitee-Event", "Push Hook"); err != nil {
+		return nil, err
 	}
 	var in giteePush
 	if err := decode(body, &in); err != nil {
