@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kubespace/kubespace/pkg/secretbox"
 )
 
 // MySQL is where the server keeps its state in production. An empty Host selects the embedded
@@ -118,4 +120,26 @@ func checkPort(env string, p int) error {
 		return fmt.Errorf("%s=%d: must be a port between 1 and 65535", env, p)
 	}
 	return nil
+}
+
+// secretKey reads the key sealing secrets at rest from SECRET_KEY (value) or SECRET_KEY_FILE
+// (file); at most one may be set, and neither gives nil.
+func secretKey(value, file string) ([]byte, error) {
+	switch {
+	case value != "" && file != "":
+		return nil, errors.New("set only one of SECRET_KEY and SECRET_KEY_FILE")
+	case value != "":
+		k, err := secretbox.ParseKey(value)
+		if err != nil {
+			return nil, fmt.Errorf("SECRET_KEY %w (generate one with: openssl rand -base64 32)", err)
+		}
+		return k, nil
+	case file != "":
+		k, err := secretbox.ReadKeyFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("SECRET_KEY_FILE: %w", err)
+		}
+		return k, nil
+	}
+	return nil, nil
 }

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/kubespace/kubespace/pkg/secretbox"
 )
 
 // ControllerManager is the configuration of the controller-manager binary: the server's
@@ -42,7 +40,7 @@ func (c *ControllerManager) SQLitePath() string { return filepath.Join(c.DataDir
 func LoadControllerManager(args []string, getenv func(string) string) (*ControllerManager, error) {
 	c := &ControllerManager{}
 	l := newLoader("controller-manager", getenv)
-	var secretKey string
+	var secretKeyValue string
 	l.str(&c.MySQL.Host, "MYSQL_HOST", "", "MySQL host or host:port; unset uses the SQLite file in DATA_DIR (one machine only)")
 	l.integer(&c.MySQL.Port, "MYSQL_PORT", 3306, "MySQL port")
 	l.str(&c.MySQL.User, "MYSQL_USER", "root", "MySQL user")
@@ -51,7 +49,7 @@ func LoadControllerManager(args []string, getenv func(string) string) (*Controll
 	l.str(&c.Redis.Address, "REDIS_ADDRESS", "", "Redis address host:port (needed to hear the server's nudges; without it runs advance on resyncs only)")
 	l.str(&c.Redis.Password, "REDIS_PASSWORD", "", "Redis password")
 	l.str(&c.DataDir, "DATA_DIR", "./data", "data directory holding the embedded database when MYSQL_HOST is unset")
-	l.str(&secretKey, "SECRET_KEY", "", "base64 32-byte key sealing secrets at rest (the server's)")
+	l.str(&secretKeyValue, "SECRET_KEY", "", "base64 32-byte key sealing secrets at rest (the server's)")
 	l.str(&c.SecretKeyFile, "SECRET_KEY_FILE", "", "file holding SECRET_KEY")
 	l.integer(&c.MetricsPort, "METRICS_PORT", 8081, "port serving /healthz, /readyz and /metrics")
 	l.str(&c.MetricsAddress, "METRICS_ADDRESS", "", "listen address of the metrics port (default: all interfaces)")
@@ -87,21 +85,9 @@ func LoadControllerManager(args []string, getenv func(string) string) (*Controll
 	if c.Resync < time.Second {
 		add(fmt.Errorf("RUN_RESYNC=%s: must be at least 1s", c.Resync))
 	}
-	switch {
-	case secretKey != "" && c.SecretKeyFile != "":
-		add(errors.New("set only one of SECRET_KEY and SECRET_KEY_FILE"))
-	case secretKey != "":
-		k, err := secretbox.ParseKey(secretKey)
-		if err != nil {
-			add(fmt.Errorf("SECRET_KEY %w (generate one with: openssl rand -base64 32)", err))
-		}
-		c.SecretKey = k
-	case c.SecretKeyFile != "":
-		k, err := secretbox.ReadKeyFile(c.SecretKeyFile)
-		if err != nil {
-			add(fmt.Errorf("SECRET_KEY_FILE: %w", err))
-		}
-		c.SecretKey = k
+	var err error
+	if c.SecretKey, err = secretKey(secretKeyValue, c.SecretKeyFile); err != nil {
+		add(err)
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(problems...))

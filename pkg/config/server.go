@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/kubespace/kubespace/pkg/secretbox"
 )
 
 // Server is the configuration of the server binary.
@@ -70,7 +68,7 @@ func (s *Server) GeneratedKeyPath() string { return filepath.Join(s.DataDir, "se
 func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	c := &Server{}
 	l := newLoader("server", getenv)
-	var secretKey, proxies, runControllers string
+	var secretKeyValue, proxies, runControllers string
 	l.integer(&c.Port, "PORT", 8080, "HTTP port")
 	l.integer(&c.TLSPort, "TLS_PORT", 8443, "HTTPS port (0 disables; needed for kubectl through KubeSpace)")
 	l.str(&c.TLSCertFile, "TLS_CERT_FILE", "", "TLS certificate (PEM); a self-signed one is generated in DATA_DIR when unset")
@@ -86,7 +84,7 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 	l.str(&c.Redis.Password, "REDIS_PASSWORD", "", "Redis password")
 	l.str(&c.ServerURL, "SERVER_URL", "", "public URL of this server")
 	l.str(&c.SetupToken, "SETUP_TOKEN", "", "first-run setup token (generated and logged when unset)")
-	l.str(&secretKey, "SECRET_KEY", "", "base64 32-byte key sealing secrets at rest")
+	l.str(&secretKeyValue, "SECRET_KEY", "", "base64 32-byte key sealing secrets at rest")
 	l.str(&c.SecretKeyFile, "SECRET_KEY_FILE", "", "file holding SECRET_KEY")
 	l.str(&proxies, "TRUSTED_PROXIES", "", "comma-separated IPs/CIDRs whose X-Forwarded-For is trusted")
 	l.duration(&c.SessionTTL, "SESSION_TTL", 12*time.Hour, "session lifetime")
@@ -176,22 +174,12 @@ func LoadServer(args []string, getenv func(string) string) (*Server, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
+	key, err := secretKey(secretKeyValue, c.SecretKeyFile)
+	c.SecretKey = key
 	switch {
-	case secretKey != "" && c.SecretKeyFile != "":
-		add(errors.New("set only one of SECRET_KEY and SECRET_KEY_FILE"))
-	case secretKey != "":
-		k, err := secretbox.ParseKey(secretKey)
-		if err != nil {
-			add(fmt.Errorf("SECRET_KEY %w (generate one with: openssl rand -base64 32)", err))
-		}
-		c.SecretKey = k
-	case c.SecretKeyFile != "":
-		k, err := secretbox.ReadKeyFile(c.SecretKeyFile)
-		if err != nil {
-			add(fmt.Errorf("SECRET_KEY_FILE: %w", err))
-		}
-		c.SecretKey = k
-	case !c.Embedded():
+	case err != nil:
+		add(err)
+	case key == nil && !c.Embedded():
 		add(errors.New("SECRET_KEY or SECRET_KEY_FILE is required with MYSQL_HOST: every replica must seal secrets with the same key, which never lives in the database (generate one with: openssl rand -base64 32)"))
 	}
 	if len(problems) > 0 {
