@@ -35,31 +35,10 @@ func jobGone(id int64) error {
 // Next waits up to the poll timeout for a job assigned to sp, starts its lease and returns it;
 // nil when none came. A draining spacelet gets none.
 func (s *Service) Next(ctx context.Context, sp *store.Spacelet) (*protocol.Job, error) {
-	deadline := time.NewTimer(s.d.PollTimeout)
-	defer deadline.Stop()
-	for {
-		wake, done := s.assigned.Wait(sp.ID)
+	return longPoll(ctx, s.assigned, sp.ID, s.d.PollTimeout, s.d.Recheck, func() (*protocol.Job, bool, error) {
 		job, err := s.claim(ctx, sp)
-		if err != nil || job != nil {
-			done()
-			return job, err
-		}
-		recheck := time.NewTimer(s.d.Recheck)
-		select {
-		case <-wake:
-		case <-recheck.C:
-		case <-deadline.C:
-			done()
-			recheck.Stop()
-			return nil, nil
-		case <-ctx.Done():
-			done()
-			recheck.Stop()
-			return nil, ctx.Err()
-		}
-		done()
-		recheck.Stop()
-	}
+		return job, err != nil || job != nil, err
+	})
 }
 
 // claim starts the oldest job assigned to sp, if any, and builds what the spacelet gets.
@@ -236,34 +215,45 @@ func (s *Service) Done(ctx context.Context, sp *store.Spacelet, jobID int64, r p
 
 // Cancelled waits up to the poll timeout for the job to be cancelled.
 func (s *Service) Cancelled(ctx context.Context, sp *store.Spacelet, jobID int64) (bool, error) {
-	deadline := time.NewTimer(s.d.PollTimeout)
-	defer deadline.Stop()
-	for {
-		wake, done := s.cancels.Wait(jobID)
+	return longPoll(ctx, s.cancels, jobID, s.d.PollTimeout, s.d.Recheck, func() (bool, bool, error) {
 		j, err := s.running(ctx, sp, jobID)
 		if err != nil {
-			done()
-			return false, err
+			return false, true, err
 		}
-		if j.Status == store.StatusCancel {
+		cancelled := j.Status == store.StatusCancel
+		return cancelled, cancelled, nil
+	})
+}
+
+// longPoll calls check until it reports done, between calls waiting for a nudge on key, the
+// recheck interval (a lost nudge costs one interval) or the end of the poll; at the end it
+// returns the zero value, which tells the spacelet to ask again.
+func longPoll[T any](ctx context.Context, w *nudge.Waiters, key int64, timeout, recheck time.Duration, check func() (T, bool, error)) (T, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		wake, done := w.Wait(key)
+		v, finished, err := check()
+		if finished {
 			done()
-			return true, nil
+			return v, err
 		}
-		recheck := time.NewTimer(s.d.Recheck)
+		t := time.NewTimer(recheck)
+		over := false
 		select {
 		case <-wake:
-		case <-recheck.C:
+		case <-t.C:
 		case <-deadline.C:
-			done()
-			recheck.Stop()
-			return false, nil
+			over = true
 		case <-ctx.Done():
-			done()
-			recheck.Stop()
-			return false, ctx.Err()
+			over = true
 		}
 		done()
-		recheck.Stop()
+		t.Stop()
+		if over {
+			var zero T
+			return zero, ctx.Err() // nil at the end of the poll
+		}
 	}
 }
 
