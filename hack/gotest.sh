@@ -8,7 +8,7 @@ trap 'rm -f "$out"' EXIT
 KUBESPACE_REQUIRE_ALL=1 go test -race -count=1 -timeout 20m -v "$@" ./... >"$out" 2>&1
 status=$?
 # Show failures and package results, not every passing test.
-grep -E '^(--- FAIL|--- SKIP|FAIL|ok |panic:|\s+.*_test\.go:[0-9]+:)' "$out" | grep -v -E '^\s+--- PASS' | tail -300
+grep -E '^(--- FAIL|--- SKIP|FAIL|ok |panic:|\s+.*_test\.go:[0-9]+:|\s+(Error|Messages|Test):)' "$out" | grep -v -E '^\s+--- PASS' | tail -300
 passed=$(grep -c -E '^\s*--- PASS' "$out")
 failed=$(grep -c -E '^\s*--- FAIL' "$out")
 skipped=$(grep -c -E '^\s*--- SKIP' "$out")

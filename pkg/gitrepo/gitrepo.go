@@ -229,17 +229,18 @@ func fetchCommit(ctx context.Context, repo *git.Repository, r Remote, o *options
 		return ref.Hash(), nil
 	}
 	want := plumbing.NewHash(commit)
-	// The capability is checked before anything is sent, so a refusal leaves repo as it was
-	// for the second way.
 	err := fetch(commit+":"+local, 1)
 	switch {
 	case err == nil:
 		return want, nil
 	case isMissingCommit(err):
 		return plumbing.ZeroHash, notFound(branch, commit)
-	case !errors.Is(err, git.ErrExactSHA1NotSupported):
+	case ctx.Err() != nil:
 		return plumbing.ZeroHash, err
 	}
+	// Not supported, or refused in words this client does not recognise (a server that does not
+	// have the commit may just hang up, depending on transport and timing): the second way
+	// decides. A server that cannot be reached or refuses the credentials fails it the same way.
 	spec := "+refs/heads/*:refs/kubespace/heads/*"
 	if branch != "" {
 		spec = "+refs/heads/" + branch + ":" + local
