@@ -16,10 +16,11 @@ import (
 
 // runView is the part of a run the tests read.
 type runView struct {
-	ID     int64  `json:"id"`
-	Status string `json:"status"`
-	Reason string `json:"reason"`
-	Stages []struct {
+	ID      int64  `json:"id"`
+	Status  string `json:"status"`
+	Trigger string `json:"trigger"`
+	Reason  string `json:"reason"`
+	Stages  []struct {
 		ID      int64             `json:"id"`
 		Status  string            `json:"status"`
 		Outputs map[string]string `json:"outputs"`
@@ -150,6 +151,8 @@ func TestSeparateBinaries(t *testing.T) {
 	admin := login(t, s.URL, "admin", password)
 	proctest.StartControllerManager(t, "controller-manager-1", env(nil))
 	proctest.StartControllerManager(t, "controller-manager-2", env(nil))
+	// Made first, checked last: its first tick comes at the next full minute, while the rest runs.
+	cron := cronPipeline(t, admin)
 
 	var tok struct {
 		Token string `json:"token"`
@@ -177,6 +180,44 @@ func TestSeparateBinaries(t *testing.T) {
 	admin.expect(t, http.StatusOK, http.MethodPost, path("/api/v1/pipeline-runs/%d/stages/%d/execute", v.ID, v.Stages[1].ID),
 		map[string]any{"params": map[string]string{"TARGET": "production"}}, nil)
 	waitRun(t, admin, v.ID, "ok")
+
+	// Cron: the tick starts one run (two controller-managers race for it), which succeeds.
+	cronRuns := func() []runView {
+		var l struct {
+			Items []runView `json:"items"`
+		}
+		admin.expect(t, http.StatusOK, http.MethodGet, path("/api/v1/pipelines/%d/runs", cron), nil, &l)
+		return l.Items
+	}
+	deadline = time.Now().Add(90 * time.Second)
+	for len(cronRuns()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the every-minute cron trigger started no run within 90 s")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second) // room for a second start, were the tick fired twice
+	runs := cronRuns()
+	if len(runs) != 1 || runs[0].Trigger != "cron" {
+		t.Fatalf("one tick, two controller-managers: want exactly one cron run, got %+v", runs)
+	}
+	waitRun(t, admin, runs[0].ID, "ok")
+}
+
+// cronPipeline creates a one-job pipeline started every minute by cron.
+func cronPipeline(t *testing.T, c client) int64 {
+	t.Helper()
+	var ws, p idOnly
+	c.expect(t, http.StatusCreated, http.MethodPost, "/api/v1/pipeline-workspaces",
+		map[string]any{"name": "cron-" + strconv.FormatInt(time.Now().UnixNano(), 36), "type": "custom"}, &ws)
+	c.expect(t, http.StatusCreated, http.MethodPost, path("/api/v1/pipeline-workspaces/%d/pipelines", ws.ID), map[string]any{
+		"name":     "nightly",
+		"triggers": []any{map[string]any{"type": "cron", "schedule": "* * * * *"}},
+		"stages": []any{map[string]any{"name": "tick", "trigger_mode": "auto", "jobs": []any{
+			map[string]any{"name": "tick", "plugin_key": "execute_shell", "params": map[string]any{"script": `test "$PIPELINE_TRIGGER" = cron`}},
+		}}},
+	}, &p)
+	return p.ID
 }
 
 // TestRedisRestartAndTwoControllers: with two controller-managers running at once, 20 runs
