@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,10 @@ func TestLifecyclesAreOwned(t *testing.T) {
 	require.NoError(t, err)
 	beforeStart := goleak.IgnoreCurrent()
 
-	s := start(t, map[string]string{"DATA_DIR": t.TempDir(), "SETUP_TOKEN": "lifecycle-setup-token-1"})
+	// Without the local spacelet: its long polls end and begin again on their own schedule, which
+	// the cluster-removal check below would read as new goroutines. TestPipelineLifecyclesAreOwned
+	// checks that the spacelet and the controllers stop with the application.
+	s := start(t, map[string]string{"DATA_DIR": t.TempDir(), "SETUP_TOKEN": "lifecycle-setup-token-1", "LOCAL_SPACELET": "false"})
 	st, body := call(t, "POST", s.url+"/api/v1/setup", "", `{"username":"admin","password":"password-123","email":"a@example.com","setup_token":"lifecycle-setup-token-1"}`)
 	require.Equal(t, 201, st, body)
 	st, body = call(t, "POST", s.url+"/api/v1/auth/login", "", `{"username":"admin","password":"password-123"}`)
@@ -53,6 +57,26 @@ func TestLifecyclesAreOwned(t *testing.T) {
 
 	// Shutting down stops everything, including what a cluster still in use holds.
 	use()
+	s.stop()
+	http.DefaultClient.CloseIdleConnections()
+	goleak.VerifyNone(t, beforeStart)
+}
+
+// TestPipelineLifecyclesAreOwned: the pipeline controllers and the local spacelet of the
+// embedded mode stop with the application, leaving no goroutine behind.
+func TestPipelineLifecyclesAreOwned(t *testing.T) {
+	beforeStart := goleak.IgnoreCurrent()
+	s := start(t, map[string]string{"DATA_DIR": t.TempDir(), "SETUP_TOKEN": "lifecycle-setup-token-2"})
+	st, body := call(t, "POST", s.url+"/api/v1/setup", "", `{"username":"admin","password":"password-123","email":"a@example.com","setup_token":"lifecycle-setup-token-2"}`)
+	require.Equal(t, 201, st, body)
+	st, body = call(t, "POST", s.url+"/api/v1/auth/login", "", `{"username":"admin","password":"password-123"}`)
+	require.Equal(t, 200, st, body)
+	admin := field(t, body, "token")
+	// The local spacelet has registered and polls: everything that must stop is running.
+	require.Eventually(t, func() bool {
+		st, body := call(t, "GET", s.url+"/api/v1/spacelets", admin, "")
+		return st == 200 && strings.Contains(body, `"status":"online"`)
+	}, 30*time.Second, 50*time.Millisecond, "the local spacelet never came online")
 	s.stop()
 	http.DefaultClient.CloseIdleConnections()
 	goleak.VerifyNone(t, beforeStart)
