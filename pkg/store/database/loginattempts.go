@@ -99,7 +99,9 @@ func (s *throttleStore) Hit(ctx context.Context, key string, limit store.Throttl
 		if found {
 			return hit, nil
 		}
-		err = s.d.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&store.LoginThrottle{Key: key}).Error
+		// Born with its window open now: a row starting at 0 looks idle to DeleteIdle, which could
+		// remove it between this insert and the retry (seen as a 500 on the first setup).
+		err = s.d.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&store.LoginThrottle{Key: key, WindowStartUS: nowUS}).Error
 		if err != nil {
 			return store.ThrottleHit{}, dbErr(err, "create", "login throttle")
 		}
